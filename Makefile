@@ -1,0 +1,29 @@
+# The two commands: `make demo` (export the shipped demo models, verify, bench, report) and
+# `make test`. Each creates .venv and installs the pinned set when it is missing.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast venv clean
+
+$(STAMP): requirements/ci.txt pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements/ci.txt
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/mobilekit export --config examples/digits/mobilekit.toml
+	$(BIN)/mobilekit verify dist/digits
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+clean:
+	rm -rf dist .pytest_cache

@@ -1,0 +1,142 @@
+"""The command line: parse, call the API, map errors to exit codes. No logic lives here.
+
+Exit codes: 0 success; 1 a conversion, verification or budget check failed; 2 bad input;
+3 a bug in mobilekit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from functools import wraps
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .errors import InternalError, MobileKitError
+
+
+def _progress(as_json: bool):
+    from . import progress
+
+    if as_json:
+        return progress.Silent()
+    if sys.stderr.isatty():
+        return progress.Rich()
+    return progress.Plain()
+
+
+def _handle_errors(fn: Callable) -> Callable:
+    """Turn exceptions into one line and an exit code; --debug shows the traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except MobileKitError as exc:
+            if debug:
+                traceback.print_exc()
+            for line in getattr(exc, "lines", []):
+                click.echo(f"  {line}", err=True)
+            click.echo(f"error: {exc.one_line()}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing was changed", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {InternalError(f'{type(exc).__name__}: {exc}').one_line()} (run with --debug for the traceback)", err=True)
+            sys.exit(InternalError.exit_code)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mobilekit")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def main(debug: bool) -> None:
+    """Export a trained PyTorch model to verified Core ML, TFLite and ONNX packages."""
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="A mobilekit.toml or pyproject.toml (default: found in the current folder).")
+@click.option("--source", help="`pkg.module:factory`, or a .pt2 / TorchScript .pt file.")
+@click.option("--weights", help="A state_dict (.pt/.pth) or .safetensors file for the factory's model.")
+@click.option("--name", help="The bundle's name (its folder under --output).")
+@click.option("--output", "output_dir", help="Where bundles go (default: dist).")
+@click.option("--target", "targets", multiple=True, help="A target to export (repeat for several): onnx, tflite, coreml.")
+@click.option("--trust-pickle", is_flag=True, default=None, help="Allow fully unpickling .pt files (trusted files only).")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
+@_handle_errors
+def export(config_path, source, weights, name, output_dir, targets, trust_pickle, as_json) -> None:
+    """Export the model in the config to a bundle, verifying every artifact."""
+    from .api import export as run
+    from .pipeline import ExportFailed
+
+    overrides = {"source": source, "weights": weights, "name": name, "output_dir": output_dir,
+                 "targets": list(targets) or None, "trust_pickle": trust_pickle}
+    progress = _progress(as_json)
+    try:
+        bundle = run(config=config_path, progress=progress, **overrides)
+    except ExportFailed as exc:
+        _close(progress)
+        _summary(exc.bundle, as_json)
+        raise
+    _close(progress)
+    _summary(bundle, as_json)
+
+
+def _close(progress) -> None:
+    close = getattr(progress, "close", None)
+    if close:
+        close()
+
+
+def _summary(bundle, as_json: bool) -> None:
+    from .inspect import summary_lines
+
+    if as_json:
+        click.echo(json.dumps(bundle.manifest, indent=2))
+    else:
+        for line in summary_lines(bundle):
+            click.echo(line)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@_handle_errors
+def inspect(bundle, as_json) -> None:
+    """Summarize a bundle: artifacts, sizes, parity, status."""
+    from .bundle import load_bundle
+
+    _summary(load_bundle(bundle, check_files=False), as_json)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@_handle_errors
+def verify(bundle, as_json) -> None:
+    """Re-check a bundle: checksums, then each artifact against its golden vectors."""
+    from .api import verify_bundle
+
+    progress = _progress(as_json)
+    report = verify_bundle(bundle, progress)
+    _close(progress)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for label, r in report.items():
+            detail = f"max abs {r['max_abs']:.3g}" if r["status"] in ("ok", "failed") else r.get("reason", "")
+            click.echo(f"{label:28s} {r['status']:8s} {detail}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,284 @@
+"""ExportConfig and its parts, read from `[tool.mobilekit]`, `mobilekit.toml` or a dict.
+
+Unknown keys and wrong types are refused with the dotted key path. Each target's own section
+(`[tool.mobilekit.tflite]`, …) is validated by that target's Options class, so this module
+names no target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from . import _validate
+from .errors import ConfigError, UserError
+
+Task = Literal["image_classification", "translation", "generic"]
+DType = Literal["float32", "int64", "int32"]
+Precision = Literal["fp32", "fp16", "int8"]
+
+
+@dataclass
+class Preprocessing:
+    """How raw pixels become the model's input: x = (pixel * scale - mean) / std."""
+
+    mean: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+    scale: float = 1.0 / 255.0
+    color: Literal["RGB", "BGR", "GRAY"] = "RGB"
+
+    def check(self, key: str) -> None:
+        if len(self.mean) != len(self.std):
+            raise ConfigError(f"{key}.std", f"has {len(self.std)} values but mean has {len(self.mean)}")
+        for i, s in enumerate(self.std):
+            if not s > 0:
+                raise ConfigError(f"{key}.std[{i}]", f"must be > 0, got {s}")
+        if not self.scale > 0:
+            raise ConfigError(f"{key}.scale", f"must be > 0, got {self.scale}")
+        channels = 1 if self.color == "GRAY" else 3
+        if len(self.mean) != channels:
+            raise ConfigError(f"{key}.mean", f"needs {channels} values for color {self.color}, got {len(self.mean)}")
+
+
+@dataclass
+class InputConfig:
+    name: str
+    shape: list[int]
+    dtype: DType = "float32"
+    dynamic: list[int] = field(default_factory=list)  # indices of dims that may vary (e.g. [0] = batch)
+    preprocessing: Preprocessing | None = None  # given => an image input, NCHW
+    description: str = ""
+
+    def check(self, key: str) -> None:
+        if not _IDENT.match(self.name):
+            raise ConfigError(f"{key}.name", f"{self.name!r} is not a valid tensor name", hint="Use letters, digits and _.")
+        if not self.shape:
+            raise ConfigError(f"{key}.shape", "must have at least one dimension")
+        for i, d in enumerate(self.shape):
+            if d < 1:
+                raise ConfigError(f"{key}.shape[{i}]", f"must be >= 1, got {d}", hint="Give an example size; mark it in `dynamic`.")
+        for i in self.dynamic:
+            if not 0 <= i < len(self.shape):
+                raise ConfigError(f"{key}.dynamic", f"dim {i} is outside the {len(self.shape)}-D shape")
+        if self.preprocessing is not None:
+            if len(self.shape) != 4:
+                raise ConfigError(f"{key}.shape", f"an image input must be 4-D NCHW, got {self.shape}")
+            if self.shape[1] != len(self.preprocessing.mean):
+                raise ConfigError(
+                    f"{key}.shape",
+                    f"has {self.shape[1]} channels but preprocessing has {len(self.preprocessing.mean)}",
+                )
+            if self.dtype != "float32":
+                raise ConfigError(f"{key}.dtype", "an image input must be float32")
+
+
+@dataclass
+class OutputConfig:
+    name: str
+    labels: str | None = None  # a text file, one label a line
+    description: str = ""
+
+    def check(self, key: str) -> None:
+        if not _IDENT.match(self.name):
+            raise ConfigError(f"{key}.name", f"{self.name!r} is not a valid tensor name", hint="Use letters, digits and _.")
+
+
+@dataclass
+class Tolerance:
+    """Limits one precision's artifacts must meet; None means not checked."""
+
+    max_abs: float | None = None
+    mean_abs: float | None = None
+    min_cosine: float | None = None
+    min_top1_agreement: float | None = None
+
+
+def _default_tolerances() -> dict[str, Tolerance]:
+    return {
+        "fp32": Tolerance(max_abs=1e-4, mean_abs=1e-5, min_cosine=0.9999, min_top1_agreement=1.0),
+        "fp16": Tolerance(max_abs=5e-2, mean_abs=5e-3, min_cosine=0.999, min_top1_agreement=1.0),
+        "int8": Tolerance(min_cosine=0.98, min_top1_agreement=0.9),
+    }
+
+
+@dataclass
+class VerifyConfig:
+    samples: int = 8
+    seed: int = 0
+    inputs: str | None = None  # .npy / .npz of preprocessed model inputs; seeded random otherwise
+    tolerances: dict[str, Tolerance] = field(default_factory=dict)
+
+    def check(self, key: str) -> None:
+        if self.samples < 1:
+            raise ConfigError(f"{key}.samples", f"must be >= 1, got {self.samples}")
+        for name in self.tolerances:
+            if name not in ("fp32", "fp16", "int8"):
+                raise ConfigError(f"{key}.tolerances.{name}", "unknown precision", hint="Use fp32, fp16 or int8.")
+        merged = _default_tolerances()
+        merged.update(self.tolerances)
+        self.tolerances = merged
+
+
+@dataclass
+class DataConfig:
+    """Data for calibration or evaluation: a .npy/.npz file, an image folder, or `pkg.mod:callable`."""
+
+    data: str | None = None
+    limit: int | None = None
+
+
+@dataclass
+class ExportConfig:
+    name: str = "model"
+    version: str = "1.0.0"
+    author: str = ""
+    license: str = ""
+    description: str = ""
+    task: Task = "generic"
+    source: str | None = None  # "pkg.module:factory", or a .pt2 / .pt / .onnx file
+    weights: str | None = None  # state_dict (.pt/.pth) or .safetensors loaded into the factory's model
+    trust_pickle: bool = False  # allow full unpickling of .pt files (trusted files only)
+    inputs: list[InputConfig] = field(default_factory=list)
+    outputs: list[OutputConfig] = field(default_factory=list)
+    targets: list[str] = field(default_factory=lambda: ["onnx"])
+    output_dir: str = "dist"
+    timeout: float = 1800.0  # seconds a target's worker may run before it is stopped
+    parallel: bool = True
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+    calibration: DataConfig = field(default_factory=DataConfig)
+    eval: DataConfig = field(default_factory=DataConfig)
+    # One section per target (`[tool.mobilekit.onnx]`), validated by the target's Options class.
+    target_options: dict[str, Any] = field(default_factory=dict)
+    # Where relative paths in the config are resolved from (the config file's folder).
+    base_dir: str = "."
+
+    def check(self, key: str) -> None:
+        from .targets import base as targets
+
+        if not _NAME.match(self.name):
+            raise ConfigError("name", f"{self.name!r} is not usable as a folder name", hint="Use letters, digits, '-', '_' and '.'.")
+        if not self.targets:
+            raise ConfigError("targets", "is empty", hint=f"Choose from {', '.join(targets.names())}.")
+        for i, t in enumerate(self.targets):
+            if t not in targets.names():
+                raise ConfigError(f"targets[{i}]", f"unknown target {t!r}", hint=f"Choose from {', '.join(targets.names())}.")
+        if len(set(self.targets)) != len(self.targets):
+            raise ConfigError("targets", "lists a target twice")
+        names = [i.name for i in self.inputs] + [o.name for o in self.outputs]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ConfigError("inputs", f"tensor name {sorted(dup)[0]!r} is used twice")
+        if not self.timeout > 0 or math.isinf(self.timeout):
+            raise ConfigError("timeout", f"must be a positive number of seconds, got {self.timeout}")
+        parsed = {}
+        for tname, section in self.target_options.items():
+            if tname not in targets.names():
+                raise ConfigError(tname, "unknown key", hint=f"Known target sections: {', '.join(targets.names())}.")
+            parsed[tname] = targets.get(tname).parse_options(section, tname)
+        for tname in self.targets:
+            if tname not in parsed:
+                parsed[tname] = targets.get(tname).parse_options({}, tname)
+        self.target_options = parsed
+
+    # -- helpers ---------------------------------------------------------------------------
+    def path(self, value: str) -> Path:
+        """Resolve a path from the config against the folder the config came from."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    def options(self, target: str) -> Any:
+        return self.target_options[target]
+
+    def to_dict(self) -> dict:
+        d = _validate.to_dict(self)
+        d.pop("base_dir", None)
+        return d
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+_FIELDS = {f.name for f in dataclasses.fields(ExportConfig)} - {"target_options", "base_dir"}
+
+
+def from_dict(data: dict, *, base_dir: str | Path = ".") -> ExportConfig:
+    """Build an ExportConfig from plain data; target sections are split off by name."""
+    if not isinstance(data, dict):
+        raise ConfigError("(top)", f"expected a table, got {type(data).__name__}")
+    from .targets import base as targets
+
+    data = {str(k).replace("-", "_"): v for k, v in data.items()}
+    plain = {k: v for k, v in data.items() if k in _FIELDS or k not in targets.names()}
+    sections = {k: v for k, v in data.items() if k in targets.names() and k not in _FIELDS}
+    for name, section in sections.items():
+        if not isinstance(section, dict):
+            raise ConfigError(name, f"expected a table, got {type(section).__name__}")
+    plain["target_options"] = sections
+    plain["base_dir"] = str(base_dir)
+    return _validate.build(ExportConfig, plain)
+
+
+def load(path: str | Path | None = None, *, cwd: str | Path = ".") -> dict:
+    """Read raw config data: the given file, else `mobilekit.toml`, else pyproject's `[tool.mobilekit]`.
+
+    Returns {} when nothing is found; the caller merges overrides and calls `from_dict`.
+    """
+    import tomllib
+
+    cwd = Path(cwd)
+    candidates = [Path(path)] if path else [cwd / "mobilekit.toml", cwd / "pyproject.toml"]
+    for p in candidates:
+        if not p.exists():
+            if path:
+                raise UserError(f"config file {p} does not exist", hint="Check the path given to --config.")
+            continue
+        if p.is_dir():
+            raise UserError(f"config path {p} is a folder", hint="Give a .toml file.")
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"{p} is not valid TOML: {exc}", hint="Fix the syntax at that line.") from None
+        if p.name == "pyproject.toml":
+            data = data.get("tool", {}).get("mobilekit")
+            if data is None:
+                if path:
+                    raise UserError(f"{p} has no [tool.mobilekit] section", hint="Add one, or pass a mobilekit.toml.")
+                continue
+        return {"__file__": str(p), **data}
+    return {}
+
+
+def merge(base: dict, overrides: dict) -> dict:
+    """Overrides win; nested tables merge key by key; None means 'not given'."""
+    out = dict(base)
+    for k, v in overrides.items():
+        if v is None:
+            continue
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def resolve(config: ExportConfig | dict | str | Path | None = None, overrides: dict | None = None) -> ExportConfig:
+    """The one way in: any config form plus overrides → a validated ExportConfig."""
+    if isinstance(config, ExportConfig):
+        if not overrides:
+            return config
+        flat = config.to_dict()
+        flat.update(flat.pop("target_options"))
+        config = flat | {"base_dir": config.base_dir}
+    if config is None or isinstance(config, (str, Path)):
+        raw = load(config)
+    else:
+        raw = dict(config)
+    base_dir = raw.pop("base_dir", None)
+    source_file = raw.pop("__file__", None)
+    if base_dir is None:
+        base_dir = str(Path(source_file).parent) if source_file else "."
+    return from_dict(merge(raw, overrides or {}), base_dir=base_dir)

@@ -1,0 +1,166 @@
+"""Sample, calibration and evaluation data from a config string.
+
+Accepted: a `.npy` file (inputs of a one-input model), a `.npz` (one array per input name, and
+optionally `labels`), a folder of images in one sub-folder per label, or `pkg.module:callable`
+returning an array, a dict of arrays, or `(inputs, labels)`.
+Everything is returned as model inputs (NCHW float32 for images, preprocessed as the spec says).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._imports import first_line, resolve_ref
+from .errors import UserError
+from .spec import ModelSpec
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+
+@dataclass
+class Dataset:
+    inputs: dict[str, np.ndarray]  # name → (N, *sample shape without batch)
+    labels: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(next(iter(self.inputs.values())))
+
+    def sample(self, i: int) -> dict[str, np.ndarray]:
+        """The i-th example as a batch of one."""
+        return {k: v[i : i + 1] for k, v in self.inputs.items()}
+
+    def head(self, n: int) -> "Dataset":
+        return Dataset({k: v[:n] for k, v in self.inputs.items()}, None if self.labels is None else self.labels[:n])
+
+
+def load(ref: str, spec: ModelSpec, *, key: str, base_dir: str | Path = ".", limit: int | None = None) -> Dataset:
+    if ":" in ref and not Path(ref).exists() and not _looks_like_windows_path(ref):
+        fn = resolve_ref(ref, what="data callable", key=key, base_dir=base_dir)
+        try:
+            value = fn()
+        except Exception as exc:
+            raise UserError(f"{key}: {ref} raised {type(exc).__name__}: {first_line(exc)}", hint="Fix the data callable.") from None
+        ds = _from_value(value, spec, key)
+    else:
+        path = Path(ref)
+        if not path.is_absolute():
+            path = Path(base_dir) / path
+        ds = _from_path(path, spec, key)
+    if limit is not None:
+        ds = ds.head(limit)
+    _check_shapes(ds, spec, key, ref)
+    return ds
+
+
+def _looks_like_windows_path(ref: str) -> bool:
+    return len(ref) > 2 and ref[1] == ":" and ref[2] in "\\/"
+
+
+def _from_value(value: Any, spec: ModelSpec, key: str) -> Dataset:
+    labels = None
+    if isinstance(value, tuple) and len(value) == 2:
+        value, labels = value
+    if isinstance(value, dict):
+        inputs = {k: np.asarray(v) for k, v in value.items()}
+    else:
+        if len(spec.inputs) != 1:
+            raise UserError(f"{key}: got one array but the model has {len(spec.inputs)} inputs", hint="Return a dict keyed by input name.")
+        inputs = {spec.inputs[0].name: np.asarray(value)}
+    return Dataset(inputs, None if labels is None else np.asarray(labels))
+
+
+def _from_path(path: Path, spec: ModelSpec, key: str) -> Dataset:
+    if not path.exists():
+        raise UserError(f"{key}: {path} does not exist", hint="Fix the path in the config.")
+    if path.is_dir():
+        return _from_image_folder(path, spec, key)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return _from_value(np.load(path, allow_pickle=False), spec, key)
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            labels = arrays.pop("labels", arrays.pop("y", None))
+            if len(spec.inputs) == 1 and "x" in arrays and spec.inputs[0].name not in arrays:
+                arrays[spec.inputs[0].name] = arrays.pop("x")
+            return Dataset(arrays, labels)
+    except (ValueError, OSError, EOFError) as exc:
+        raise UserError(f"{key}: {path} cannot be read as {suffix}: {first_line(exc)}", hint="Give a valid NumPy file without pickled objects.") from None
+    raise UserError(f"{key}: {path} is not a .npy, .npz or image folder", hint="Convert the data to one of those.")
+
+
+def _from_image_folder(folder: Path, spec: ModelSpec, key: str) -> Dataset:
+    image_inputs = [t for t in spec.inputs if t.is_image]
+    if len(spec.inputs) != 1 or not image_inputs:
+        raise UserError(f"{key}: an image folder needs a model with one image input", hint="Use a .npz keyed by input name.")
+    t = image_inputs[0]
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise UserError(f"{key}: no images (.png/.jpg/…) in {folder}", hint="Put images in the folder, one sub-folder per label.")
+    labels_list = spec.labels
+    arrays, labels = [], []
+    for f in files:
+        arrays.append(preprocess_image(_read_image(f, key), t.shape, t.preprocessing))
+        cls = f.parent.name if f.parent != folder else None
+        if cls is not None and labels_list and cls in labels_list:
+            labels.append(labels_list.index(cls))
+        elif cls is not None and cls.isdigit():
+            labels.append(int(cls))
+        else:
+            labels.append(-1)
+    lab = np.array(labels) if all(v >= 0 for v in labels) else None
+    return Dataset({t.name: np.stack(arrays)}, lab)
+
+
+def _read_image(path: Path, key: str):
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow comes with matplotlib
+        raise UserError("reading images needs Pillow", hint="pip install pillow") from None
+    try:
+        with Image.open(path) as im:
+            return im.convert("RGB").copy()
+    except Exception as exc:
+        raise UserError(f"{key}: cannot read image {path}: {first_line(exc)}", hint="Remove or replace that file.") from None
+
+
+def preprocess_image(image, shape: list[int], pre: dict) -> np.ndarray:
+    """A PIL image → one NCHW sample (without batch), as the spec's preprocessing says."""
+    from PIL import Image
+
+    _, c, h, w = shape
+    image = image.resize((w, h), Image.BILINEAR)
+    px = np.asarray(image, dtype=np.float32)
+    if pre["color"] == "BGR":
+        px = px[..., ::-1]
+    elif pre["color"] == "GRAY":
+        px = px.mean(axis=-1, keepdims=True)
+    x = (px * pre["scale"] - np.array(pre["mean"], np.float32)) / np.array(pre["std"], np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)).astype(np.float32)
+
+
+def _check_shapes(ds: Dataset, spec: ModelSpec, key: str, ref: str) -> None:
+    names = {t.name for t in spec.inputs}
+    missing = names - set(ds.inputs)
+    if missing:
+        raise UserError(f"{key}: {ref} has no data for input {sorted(missing)[0]!r}", hint=f"Provide arrays named {sorted(names)}.")
+    counts = {len(v) for v in ds.inputs.values()}
+    if len(counts) != 1 or 0 in counts:
+        raise UserError(f"{key}: {ref} has {'no samples' if 0 in counts else 'inputs of different lengths'}", hint="Give the same number (> 0) of samples for every input.")
+    for t in spec.inputs:
+        arr = ds.inputs[t.name]
+        want = list(t.shape[1:])
+        got = list(arr.shape[1:])
+        if len(got) != len(want) or any(g != w and i + 1 not in t.dynamic for i, (g, w) in enumerate(zip(got, want))):
+            raise UserError(
+                f"{key}: samples for {t.name!r} have shape {got}, the model takes {want}",
+                hint="Give samples shaped (N, " + ", ".join(map(str, want)) + ").",
+            )
+        ds.inputs[t.name] = arr.astype(np.float32 if t.dtype == "float32" else t.dtype)
+    if ds.labels is not None and len(ds.labels) != len(ds):
+        raise UserError(f"{key}: {ref} has {len(ds.labels)} labels for {len(ds)} samples", hint="Give one label per sample.")

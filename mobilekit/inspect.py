@@ -1,0 +1,35 @@
+"""Readable summaries of a bundle, for `mobilekit inspect` and the end of `export`."""
+
+from __future__ import annotations
+
+from .bundle import Bundle
+
+
+def human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def summary_lines(bundle: Bundle) -> list[str]:
+    m = bundle.manifest
+    lines = [f"{m['name']} {m['version']} ({m['task']}) → {bundle.path}"]
+    torch_metric = (m.get("metrics") or {}).get("torch", {}).get("top1")
+    if torch_metric is not None:
+        lines.append(f"  torch top-1 {torch_metric:.4f} on {m['metrics']['samples']} samples")
+    lines.append(f"  {'artifact':26s} {'size':>9s}  {'status':10s} {'max abs':>9s} {'top-1 agr':>9s} {'top-1':>7s}")
+    for a in m["artifacts"]:
+        label = f"{a['target']}/{a['variant']}"
+        size = human_size(a["size_bytes"]) if "size_bytes" in a else "-"
+        par = a.get("parity") or {}
+        max_abs = f"{par['max_abs']:.2g}" if "max_abs" in par else "-"
+        agree = f"{par['top1_agreement']:.3f}" if "top1_agreement" in par else "-"
+        top1 = f"{a['metrics']['top1']:.4f}" if a.get("metrics") else "-"
+        lines.append(f"  {label:26s} {size:>9s}  {a['status']:10s} {max_abs:>9s} {agree:>9s} {top1:>7s}")
+        if a["status"] == "unverified":
+            lines.append(f"      unverified: {a['status_reason']}")
+        elif a["status"] == "failed":
+            lines.append(f"      failed: {a['error']}" + (f" (log: {a['log']})" if a.get("log") else ""))
+    return lines

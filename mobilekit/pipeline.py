@@ -1,0 +1,426 @@
+"""The export pipeline: source → capture → convert (per target, in workers) → verify → bundle.
+
+Each stage is a function that takes typed values and returns a new one. User errors are raised
+before the staging folder exists or while it can still be discarded; conversion and parity
+failures are recorded per artifact, the bundle is committed, and `ExportFailed` is raised after.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__, bundle as bundle_mod, data as data_mod
+from .capture import Captured, capture, example_inputs, run_torch
+from .config import ExportConfig
+from .errors import CheckError, UserError
+from .progress import Progress, Silent
+from .source import load as load_source
+from .spec import ModelSpec, from_config, with_output_shapes
+from .targets import base as targets
+from .targets.base import ArtifactRecord, ConvertJob, Unverifiable
+from .verify import metrics as metrics_mod, parity
+from .worker import RunningWorker, WorkerResult, log_tail
+
+
+class ExportFailed(CheckError):
+    """Some artifacts failed conversion or checks; the bundle was written with the failures recorded."""
+
+    def __init__(self, bundle: bundle_mod.Bundle, lines: list[str]):
+        super().__init__("; ".join(lines))
+        self.bundle = bundle
+        self.lines = lines
+
+    def one_line(self) -> str:
+        n = len(self.bundle.failures)
+        return f"{n} artifact(s) failed; bundle written to {self.bundle.path} with the failures recorded"
+
+
+@dataclass
+class References:
+    """The verification inputs and the torch model's outputs on them (the golden vectors)."""
+
+    inputs: list[dict[str, np.ndarray]]
+    outputs: list[dict[str, np.ndarray]]
+    pixels: dict[str, np.ndarray] = field(default_factory=dict)  # uint8 NHWC where invertible
+
+
+@dataclass
+class Checked:
+    """One artifact after verification: the manifest entry."""
+
+    entry: dict
+
+
+def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, progress: Progress | None = None) -> bundle_mod.Bundle:
+    progress = progress or Silent()
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+
+    loaded = load_source(cfg, model)
+    if example_inputs_ is not None and not cfg.inputs:
+        cfg = _inputs_from_examples(cfg, example_inputs_)
+    if not cfg.inputs:
+        raise UserError("the config declares no inputs", hint="Add `[[inputs]]` with name and shape (or pass example_inputs to the API).")
+    spec = from_config(cfg)
+    tgts = {name: targets.get(name) for name in cfg.targets}
+    for name, target in tgts.items():
+        target.validate(cfg.options(name), spec, cfg)
+    verify_data = _verify_data(cfg, spec)
+    eval_data = _data(cfg, spec, cfg.eval, "eval.data") if cfg.eval.data else None
+    if eval_data is not None and eval_data.labels is None:
+        raise UserError(f"eval.data: {cfg.eval.data} has no labels", hint="Give labels (a `labels` array in the .npz, sub-folders per label, or (inputs, labels) from the callable).")
+    needs_cal = [n for n, tg in tgts.items() if tg.needs_calibration(cfg.options(n))]
+    cal_data = None
+    if needs_cal:
+        if not cfg.calibration.data:
+            raise UserError(
+                f"{needs_cal[0]}: full-integer int8 needs calibration data",
+                hint="Set `calibration.data` to an image folder, a .npy/.npz of preprocessed inputs, or `pkg.module:callable` (e.g. 100–500 training samples).",
+            )
+        cal_data = _data(cfg, spec, cfg.calibration, "calibration.data")
+    timings["load"] = time.perf_counter() - t
+
+    dest = cfg.path(cfg.output_dir) / cfg.name
+    staging = bundle_mod.Staging(dest)
+    work = Path(tempfile.mkdtemp(prefix="mobilekit-work-"))
+    try:
+        progress.stage("capture", "torch.export")
+        captured = capture(loaded, spec, work)
+        timings["capture"] = captured.seconds
+        spec = with_output_shapes(spec, captured.output_shapes, [d.replace("torch.", "") for d in captured.output_dtypes])
+        progress.done("capture", f"{captured.seconds:.1f} s")
+
+        refs = _references(captured, spec, verify_data)
+        cal_path = None
+        if cal_data is not None:
+            cal_path = work / "calibration.npz"
+            np.savez(cal_path, **cal_data.inputs)
+
+        t = time.perf_counter()
+        results = _convert_all(cfg, spec, tgts, captured, staging.path, work, cal_path, progress)
+        timings["convert"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        progress.stage("verify")
+        torch_metric = None
+        if eval_data is not None:
+            torch_metric = metrics_mod.evaluate(_torch_runner(captured, spec), eval_data, spec.outputs[0].name)
+        entries = []
+        for res in results:
+            entries.extend(_check_result(res, tgts[res.target], cfg, spec, refs, eval_data, torch_metric, staging.path, progress))
+        timings["verify"] = time.perf_counter() - t
+
+        _write_assets(staging.path, spec, refs)
+        manifest = _manifest(cfg, spec, entries, tgts, timings, eval_data, torch_metric)
+        bundle_mod.write_manifest(staging.path, manifest)
+        path = staging.commit()
+    except BaseException:
+        staging.discard()
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result = bundle_mod.Bundle(path, manifest)
+    if result.failures:
+        lines = [f"{a['target']}/{a['variant']}: {a['error']}" for a in result.failures]
+        raise ExportFailed(result, lines)
+    return result
+
+
+# -- inputs ---------------------------------------------------------------------------------
+
+def _inputs_from_examples(cfg: ExportConfig, examples: Any) -> ExportConfig:
+    """API convenience: declare inputs from example tensors when the config has none."""
+    import dataclasses
+
+    import torch
+
+    from .config import InputConfig
+
+    if isinstance(examples, torch.Tensor):
+        examples = (examples,)
+    inputs = []
+    for i, ex in enumerate(examples):
+        if not isinstance(ex, torch.Tensor):
+            raise UserError(f"example_inputs[{i}] is a {type(ex).__name__}, not a tensor", hint="Pass a tensor or a tuple of tensors.")
+        inputs.append(InputConfig(name=f"input_{i}" if len(examples) > 1 else "input", shape=list(ex.shape), dtype=str(ex.dtype).replace("torch.", "")))
+    return dataclasses.replace(cfg, inputs=inputs)
+
+
+def _data(cfg: ExportConfig, spec: ModelSpec, dc, key: str) -> data_mod.Dataset:
+    return data_mod.load(dc.data, spec, key=key, base_dir=cfg.base_dir, limit=dc.limit)
+
+
+def _verify_data(cfg: ExportConfig, spec: ModelSpec) -> list[dict[str, np.ndarray]]:
+    if cfg.verify.inputs:
+        ds = data_mod.load(cfg.verify.inputs, spec, key="verify.inputs", base_dir=cfg.base_dir, limit=cfg.verify.samples)
+        return [ds.sample(i) for i in range(len(ds))]
+    return [example_inputs(spec, seed=cfg.verify.seed + i) for i in range(cfg.verify.samples)]
+
+
+def _references(captured: Captured, spec: ModelSpec, samples: list[dict[str, np.ndarray]]) -> References:
+    names = [o.name for o in spec.outputs]
+    outs = [dict(zip(names, run_torch(captured.module, spec, s))) for s in samples]
+    pixels = {}
+    for t in spec.inputs:
+        if t.is_image:
+            px = _to_pixels(np.concatenate([s[t.name] for s in samples]), t.preprocessing)
+            if px is not None:
+                pixels[t.name] = px
+    return References(samples, outs, pixels)
+
+
+def _to_pixels(x: np.ndarray, pre: dict) -> np.ndarray | None:
+    """Invert the preprocessing to uint8 NHWC pixels, if the inputs came from whole pixels."""
+    mean = np.array(pre["mean"], np.float64).reshape(1, -1, 1, 1)
+    std = np.array(pre["std"], np.float64).reshape(1, -1, 1, 1)
+    px = (x.astype(np.float64) * std + mean) / pre["scale"]
+    rounded = np.round(px)
+    if np.abs(px - rounded).max() > 1e-2 or rounded.min() < 0 or rounded.max() > 255:
+        return None
+    if pre["color"] == "BGR":
+        rounded = rounded[:, ::-1]
+    return np.ascontiguousarray(rounded.transpose(0, 2, 3, 1)).astype(np.uint8)
+
+
+def _torch_runner(captured: Captured, spec: ModelSpec):
+    names = [o.name for o in spec.outputs]
+    return lambda feeds: dict(zip(names, run_torch(captured.module, spec, feeds)))
+
+
+# -- conversion -----------------------------------------------------------------------------
+
+def _versions(tgts: dict) -> dict:
+    v = {"mobilekit": __version__, "torch": targets.package_version("torch")}
+    for tg in tgts.values():
+        v.update({k: val for k, val in tg.converter_versions().items() if val})
+    return v
+
+
+def _job(name: str, cfg: ExportConfig, spec: ModelSpec, captured: Captured, bundle_dir: Path, work: Path,
+         onnx: Path | None, cal: Path | None, versions: dict) -> ConvertJob:
+    return ConvertJob(
+        target=name,
+        program=str(captured.program),
+        spec=spec.to_dict(),
+        options=targets.options_dict(cfg.options(name)) if name in cfg.target_options else {},
+        bundle_dir=str(bundle_dir),
+        work_dir=str(work / name),
+        onnx=str(onnx) if onnx else None,
+        calibration=str(cal) if cal else None,
+        versions=versions,
+    )
+
+
+def _convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Path | None, progress: Progress) -> list[WorkerResult]:
+    """Start every target in its own worker; those that start from ONNX wait for it."""
+    versions = _versions(tgts)
+    logs = bundle_dir / "logs"
+    first = [n for n, tg in tgts.items() if not tg.needs_onnx]
+    later = [n for n, tg in tgts.items() if tg.needs_onnx]
+    onnx_path = None
+    results: list[WorkerResult] = []
+    running: list[RunningWorker] = []
+
+    def start(name: str, out_dir: Path, onnx: Path | None) -> RunningWorker:
+        progress.stage("convert", name)
+        job = _job(name, cfg, spec, captured, out_dir, work, onnx, cal, versions)
+        return RunningWorker(job, logs / f"{name}.log", cfg.timeout)
+
+    def finish(w: RunningWorker) -> WorkerResult:
+        r = w.wait()
+        if r.error:
+            progress.warn(f"{r.target}: {r.error}")
+        else:
+            progress.done(f"convert {r.target}", f"{len(r.records)} artifact(s) in {r.seconds:.1f} s")
+        return r
+
+    if later and "onnx" not in tgts:
+        # The ONNX-based targets need an fp32 ONNX even when the user did not ask for one.
+        from .targets.onnx import TARGET as onnx_target  # noqa: F401  (registered name below)
+
+        job = _job("onnx", cfg, spec, captured, work / "onnx-base", work, None, None, versions)
+        job.options = {"opset": 18, "dynamic_batch": False, "variants": ["fp32"]}
+        w = RunningWorker(job, logs / "onnx-base.log", cfg.timeout)
+        r = w.wait()
+        if r.error:
+            return [WorkerResult(n, [], f"the ONNX it starts from failed: {r.error}", r.log, r.seconds) for n in tgts]
+        onnx_path = work / "onnx-base" / r.records[0].path
+
+    order = ["onnx"] + [n for n in first if n != "onnx"] if "onnx" in first else first
+    for name in order:
+        running.append(start(name, bundle_dir, None))
+        if not cfg.parallel:
+            results.append(finish(running.pop()))
+    if "onnx" in tgts:
+        onnx_worker = next((w for w in running if w.job.target == "onnx"), None)
+        onnx_result = finish(onnx_worker) if onnx_worker else next(r for r in results if r.target == "onnx")
+        if onnx_worker:
+            running.remove(onnx_worker)
+            results.append(onnx_result)
+        if not onnx_result.error:
+            onnx_path = bundle_dir / onnx_result.records[0].path
+    for name in later:
+        if onnx_path is None:
+            results.append(WorkerResult(name, [], "skipped: the ONNX model it converts from failed", logs / "onnx.log", 0.0))
+            continue
+        running.append(start(name, bundle_dir, onnx_path))
+        if not cfg.parallel:
+            results.append(finish(running.pop()))
+    try:
+        for w in running:
+            results.append(finish(w))
+    finally:
+        for w in running:
+            w.stop()
+    rank = {n: i for i, n in enumerate(cfg.targets)}
+    return sorted(results, key=lambda r: rank.get(r.target, 99))
+
+
+# -- verification ---------------------------------------------------------------------------
+
+def _tolerance(cfg: ExportConfig, precision: str) -> dict:
+    if precision in cfg.verify.tolerances:
+        tol = cfg.verify.tolerances[precision]
+    elif "int" in precision:
+        tol = cfg.verify.tolerances["int8"]
+    elif "16" in precision:
+        tol = cfg.verify.tolerances["fp16"]
+    else:
+        tol = cfg.verify.tolerances["fp32"]
+    return {k: v for k, v in vars(tol).items() if v is not None}
+
+
+def _classifier_output(spec: ModelSpec) -> str | None:
+    if spec.task == "image_classification" or spec.labels:
+        return spec.outputs[0].name
+    return None
+
+
+def _check_result(res: WorkerResult, target, cfg, spec, refs: References, eval_data, torch_metric,
+                  bundle_dir: Path, progress: Progress) -> list[dict]:
+    log_rel = res.log.relative_to(bundle_dir).as_posix() if res.log.is_relative_to(bundle_dir) else None
+    if res.error:
+        entry = {"target": res.target, "variant": "all", "status": "failed", "error": res.error}
+        if log_rel:
+            entry["log"] = log_rel
+        tail = log_tail(res.log)
+        if tail:
+            entry["log_tail"] = tail
+        return [entry]
+    entries = []
+    for rec in res.records:
+        entries.append(_check_artifact(rec, target, cfg, spec, refs, eval_data, torch_metric, bundle_dir, log_rel, progress))
+    return entries
+
+
+def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, torch_metric, bundle_dir, log_rel, progress) -> dict:
+    path = bundle_dir / rec.path
+    entry = rec.to_dict()
+    entry.update(sha256=bundle_mod.sha256(path), size_bytes=bundle_mod.size_bytes(path))
+    if log_rel:
+        entry["log"] = log_rel
+    tol = _tolerance(cfg, rec.precision)
+    entry["tolerance"] = tol
+    try:
+        entry["structure"] = target.check_structure(rec, bundle_dir, spec)
+    except CheckError as exc:
+        entry.update(status="failed", error=f"structural check failed: {exc.one_line()}")
+        return entry
+    try:
+        run = target.runner(rec, bundle_dir)
+    except Unverifiable as exc:
+        entry.update(status="unverified", status_reason=str(exc))
+        progress.done(f"verify {rec.target}/{rec.variant}", f"unverified: {exc}")
+        return entry
+    label = f"{rec.target}/{rec.variant}"
+    try:
+        outs = [run(s) for s in refs.inputs]
+    except Exception as exc:
+        entry.update(status="failed", error=f"running it failed: {type(exc).__name__}: {str(exc).strip()[:300]}")
+        return entry
+    figures = parity.compare(refs.outputs, outs, classifier_output=_classifier_output(spec))
+    entry["parity"] = figures
+    entry["verified_by"] = getattr(run, "runtime", None) or _runtime_name(rec.target)
+    if eval_data is not None:
+        score = metrics_mod.evaluate(run, eval_data, spec.outputs[0].name)
+        entry["metrics"] = {"top1": score, "top1_drop": torch_metric - score, "samples": len(eval_data)}
+    broken = parity.failures(figures, tol)
+    if broken:
+        entry.update(status="failed", error="parity: " + "; ".join(broken))
+        progress.warn(f"{label}: {entry['error']}")
+    else:
+        entry["status"] = "verified"
+        extra = f", top-1 {entry['metrics']['top1']:.4f}" if "metrics" in entry else ""
+        progress.done(f"verify {label}", f"max abs {figures['max_abs']:.2g}, cosine {figures['cosine']:.6f}{extra}")
+    return entry
+
+
+def _runtime_name(target: str) -> str:
+    if target == "onnx":
+        return f"onnxruntime {targets.package_version('onnxruntime')}"
+    if target == "tflite":
+        return f"ai-edge-litert {targets.package_version('ai-edge-litert')}"
+    return target
+
+
+# -- the bundle -----------------------------------------------------------------------------
+
+def _write_assets(root: Path, spec: ModelSpec, refs: References) -> None:
+    assets = root / "assets"
+    golden = assets / "golden"
+    golden.mkdir(parents=True, exist_ok=True)
+    if spec.labels:
+        (assets / "labels.txt").write_text("".join(f"{label}\n" for label in spec.labels), encoding="utf-8")
+    index: dict[str, Any] = {"samples": len(refs.inputs), "inputs": {}, "outputs": {}, "pixels": {}}
+    for kind, samples in (("inputs", refs.inputs), ("outputs", refs.outputs)):
+        for name in samples[0]:
+            arr = np.concatenate([s[name] for s in samples])
+            fname = f"{kind}.{name}.npy"
+            np.save(golden / fname, arr)
+            index[kind][name] = {"file": fname, "shape": list(arr.shape), "dtype": str(arr.dtype)}
+    for name, px in refs.pixels.items():
+        fname = f"pixels.{name}.npy"
+        np.save(golden / fname, px)
+        index["pixels"][name] = {"file": fname, "shape": list(px.shape), "dtype": "uint8", "layout": "NHWC", "color": "RGB"}
+    (golden / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+
+
+def _manifest(cfg, spec: ModelSpec, entries: list[dict], tgts, timings, eval_data, torch_metric) -> dict:
+    def tensor(t, is_input: bool) -> dict:
+        d = {"name": t.name, "shape": t.shape, "dtype": t.dtype}
+        if is_input:
+            d.update(dynamic=t.dynamic, preprocessing=t.preprocessing)
+        else:
+            d["labels"] = t.labels_path
+        if t.description:
+            d["description"] = t.description
+        return d
+
+    manifest = {
+        "schema": bundle_mod.SCHEMA,
+        "name": spec.name,
+        "version": spec.version,
+        "task": spec.task,
+        "author": spec.author,
+        "license": spec.license,
+        "description": spec.description,
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_with": _versions(tgts),
+        "inputs": [tensor(t, True) for t in spec.inputs],
+        "outputs": [tensor(t, False) for t in spec.outputs],
+        "artifacts": entries,
+        "golden": "assets/golden/",
+        "stages": {k: round(v, 3) for k, v in timings.items()},
+    }
+    if eval_data is not None:
+        manifest["metrics"] = {"dataset": cfg.eval.data, "samples": len(eval_data), "torch": {"top1": torch_metric}}
+    return manifest

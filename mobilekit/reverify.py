@@ -1,0 +1,60 @@
+"""`mobilekit verify BUNDLE`: the checksums (done by load_bundle) and the golden vectors again."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .bundle import Bundle, inside
+from .errors import BundleError, CheckError
+from .progress import Progress, Silent
+from .targets import base as targets
+from .targets.base import ArtifactRecord, Unverifiable
+from .verify import parity
+
+
+def load_golden(bundle: Bundle) -> tuple[list[dict], list[dict]]:
+    root = inside(bundle.path, bundle.manifest.get("golden", "assets/golden/"))
+    index_file = root / "index.json"
+    if not index_file.is_file():
+        raise BundleError(f"{bundle.path} has no golden vectors ({index_file.name})", hint="The bundle is partial; re-export it.")
+    index = json.loads(index_file.read_text())
+    arrays = {}
+    for kind in ("inputs", "outputs"):
+        arrays[kind] = {n: np.load(inside(root, v["file"]), allow_pickle=False) for n, v in index[kind].items()}
+    n = index["samples"]
+    ins = [{k: v[i : i + 1] for k, v in arrays["inputs"].items()} for i in range(n)]
+    outs = [{k: v[i : i + 1] for k, v in arrays["outputs"].items()} for i in range(n)]
+    return ins, outs
+
+
+def reverify(bundle: Bundle, progress: Progress | None = None) -> dict:
+    progress = progress or Silent()
+    ins, refs = load_golden(bundle)
+    m = bundle.manifest
+    classifier = m["outputs"][0]["name"] if (m["task"] == "image_classification" or m["outputs"][0].get("labels")) else None
+    report: dict[str, dict] = {}
+    failed = []
+    for a in bundle.artifacts:
+        label = f"{a['target']}/{a['variant']}"
+        if a["status"] != "verified":
+            report[label] = {"status": "skipped", "reason": a.get("status_reason") or a.get("error", "")}
+            continue
+        rec = ArtifactRecord.from_dict(a)
+        try:
+            run = targets.get(a["target"]).runner(rec, bundle.path)
+        except Unverifiable as exc:
+            report[label] = {"status": "skipped", "reason": str(exc)}
+            continue
+        figures = parity.compare(refs, [run(s) for s in ins], classifier_output=classifier)
+        broken = parity.failures(figures, a.get("tolerance", {}))
+        report[label] = {"status": "failed" if broken else "ok", "max_abs": figures["max_abs"], "cosine": figures["cosine"]}
+        if broken:
+            failed.append(f"{label}: " + "; ".join(broken))
+            progress.warn(f"{label}: " + "; ".join(broken))
+        else:
+            progress.done(f"verify {label}", f"max abs {figures['max_abs']:.2g}")
+    if failed:
+        raise CheckError("verification failed: " + " | ".join(failed))
+    return report

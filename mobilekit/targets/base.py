@@ -1,0 +1,159 @@
+"""The target protocol and registry.
+
+A target is one module exposing `TARGET`, an instance of a `Target` subclass. Modules are
+imported lazily by name (as Olive registers passes), and must not import heavy packages at
+module level: the registry is read while parsing config and by `mobilekit --help`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Mapping
+
+import numpy as np
+
+from .. import _validate
+from ..errors import InternalError
+
+_REGISTRY: dict[str, str] = {
+    "onnx": "mobilekit.targets.onnx",
+    "tflite": "mobilekit.targets.tflite",
+    "coreml": "mobilekit.targets.coreml",
+}
+
+
+def register(name: str, module: str) -> None:
+    """Add a target from another package: `module` exposes `TARGET`."""
+    _REGISTRY[name] = module
+
+
+def names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def get(name: str) -> "Target":
+    try:
+        module = importlib.import_module(_REGISTRY[name])
+    except KeyError:
+        raise InternalError(f"no target named {name!r}") from None
+    return module.TARGET
+
+
+@dataclass
+class ConvertJob:
+    """Everything a worker needs to convert one target; crosses the process boundary as JSON."""
+
+    target: str
+    program: str  # torch.export .pt2 of the model to convert
+    spec: dict  # ModelSpec.to_dict()
+    options: dict  # the target's options, as plain data
+    bundle_dir: str  # staging bundle root; artifacts go under <bundle_dir>/<target>/
+    work_dir: str  # scratch space for this target
+    onnx: str | None = None  # an fp32 ONNX of the same model, when the target needs one
+    calibration: str | None = None  # .npz of preprocessed inputs (NCHW), keyed by input name
+    versions: dict = field(default_factory=dict)  # mobilekit/torch versions, for metadata
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> "ConvertJob":
+        return cls(**json.loads(Path(path).read_text()))
+
+
+@dataclass
+class TensorIO:
+    """How a spec tensor appears in one artifact: its native name, layout and dtype."""
+
+    name: str  # the spec's name
+    tensor: str  # the artifact's own name for it
+    layout: str = "NCHW"  # NCHW / NHWC for 4-D images; "" otherwise
+    dtype: str = "float32"
+    shape: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ArtifactRecord:
+    """What a conversion made: one file (or package) of one variant."""
+
+    target: str
+    variant: str
+    path: str  # relative to the bundle root
+    precision: str  # fp32 / fp16 / int8 / mixed …
+    layout: str
+    made_by: dict
+    compression: list[dict] = field(default_factory=list)
+    inputs: list[TensorIO] = field(default_factory=list)
+    outputs: list[TensorIO] = field(default_factory=list)
+    min_os: str | None = None
+    details: dict = field(default_factory=dict)  # target-specific facts (ops, bit widths, …)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "ArtifactRecord":
+        d = dict(d)
+        d["inputs"] = [TensorIO(**t) for t in d.get("inputs", [])]
+        d["outputs"] = [TensorIO(**t) for t in d.get("outputs", [])]
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# A runner takes the spec's inputs (NCHW, float32 as torch sees them) and returns the spec's
+# outputs; it does its own layout transposes and integer (de)quantization.
+Runner = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+class Unverifiable(Exception):
+    """This host cannot run the artifact (e.g. no Core ML runtime on Linux)."""
+
+
+class Target:
+    """Subclass per target. Instances are stateless; `convert` runs in a worker process."""
+
+    name: ClassVar[str]
+    Options: ClassVar[type]
+    needs_onnx: ClassVar[bool] = False  # gets an fp32 ONNX of the model in `job.onnx`
+
+    def parse_options(self, data: Any, key: str) -> Any:
+        if isinstance(data, self.Options):
+            return data
+        return _validate.build(self.Options, data, key)
+
+    def validate(self, options: Any, spec: Any, config: Any) -> None:
+        """Cheap checks in the main process before any work: raise UserError."""
+
+    def needs_calibration(self, options: Any) -> bool:
+        return False
+
+    def convert(self, job: ConvertJob) -> list[ArtifactRecord]:
+        raise NotImplementedError
+
+    def runner(self, record: ArtifactRecord, bundle_dir: Path) -> Runner:
+        """A runner for the artifact, or raise Unverifiable(reason)."""
+        raise Unverifiable(f"no host runtime for {self.name}")
+
+    def converter_versions(self) -> dict[str, str]:
+        """Versions of the packages this target converts with (for the manifest and doctor)."""
+        return {}
+
+    def check_structure(self, record: ArtifactRecord, bundle_dir: Path, spec: Any) -> dict:
+        """Checks that need no runtime; return facts to record, raise CheckError on failure."""
+        return {}
+
+
+def package_version(dist: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def options_dict(options: Any) -> dict:
+    return _validate.to_dict(options)

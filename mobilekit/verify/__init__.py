@@ -1,0 +1,1 @@
+"""Checking artifacts against the source model on host runtimes."""
