@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements/ci.txt pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements/ci.txt
-	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e . --config-settings editable_mode=compat
 	@touch $(STAMP)
 
 venv: $(STAMP)

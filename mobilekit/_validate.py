@@ -40,14 +40,14 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
         args = get_args(tp)
         if value is None and type(None) in args:
             return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
+        arms = [a for a in args if a is not type(None)]
+        if len(arms) == 1:  # Optional[X]: X's own error is the precise one
+            return _convert(arms[0], value, key)
+        for arg in arms:
             try:
                 return _convert(arg, value, key)
-            except ConfigError as exc:
-                errors.append(exc)
+            except ConfigError:
+                pass
         raise ConfigError(key, f"expected {_type_name(tp)}, got {_show(value)}")
     if origin is Literal:
         if value in get_args(tp):

@@ -42,6 +42,8 @@ def validate_manifest(data: Any, where: str = "manifest") -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         at = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        if error.validator == "not":  # only relpath uses `not`
+            raise BundleError(f"{where}: path {error.instance!r} at {at} points outside the bundle", hint="The bundle was tampered with; re-export it.")
         raise BundleError(f"{where} is invalid at {at}: {error.message[:200]}", hint="Re-export the bundle; do not edit manifest.json by hand.")
 
 

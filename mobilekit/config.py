@@ -110,7 +110,7 @@ class VerifyConfig:
     samples: int = 8
     seed: int = 0
     inputs: str | None = None  # .npy / .npz of preprocessed model inputs; seeded random otherwise
-    tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    tolerances: dict[str, Tolerance] = field(default_factory=_default_tolerances)
 
     def check(self, key: str) -> None:
         if self.samples < 1:
