@@ -147,6 +147,7 @@ class ExportConfig:
     targets: list[str] = field(default_factory=lambda: ["onnx"])
     output_dir: str = "dist"
     timeout: float = 1800.0  # seconds a target's worker may run before it is stopped
+    timeouts: dict[str, float] = field(default_factory=dict)  # per target, overriding `timeout`
     parallel: bool = True
     verify: VerifyConfig = field(default_factory=VerifyConfig)
     calibration: DataConfig = field(default_factory=DataConfig)
@@ -172,8 +173,12 @@ class ExportConfig:
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ConfigError("inputs", f"tensor name {sorted(dup)[0]!r} is used twice")
-        if not self.timeout > 0 or math.isinf(self.timeout):
-            raise ConfigError("timeout", f"must be a positive number of seconds, got {self.timeout}")
+        for key_, value in [("timeout", self.timeout)] + [(f"timeouts.{k}", v) for k, v in self.timeouts.items()]:
+            if not value > 0 or math.isinf(value):
+                raise ConfigError(key_, f"must be a positive number of seconds, got {value}")
+        for k in self.timeouts:
+            if k not in self.targets:
+                raise ConfigError(f"timeouts.{k}", f"names a target that is not in `targets` ({', '.join(self.targets)})")
         parsed = {}
         for tname, section in self.target_options.items():
             if tname not in targets.names():
@@ -189,6 +194,9 @@ class ExportConfig:
         """Resolve a path from the config against the folder the config came from."""
         p = Path(value).expanduser()
         return p if p.is_absolute() else Path(self.base_dir) / p
+
+    def timeout_for(self, target: str) -> float:
+        return self.timeouts.get(target, self.timeout)
 
     def options(self, target: str) -> Any:
         return self.target_options[target]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +90,10 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
 
     dest = cfg.path(cfg.output_dir) / cfg.name
     staging = bundle_mod.Staging(dest)
-    work = Path(tempfile.mkdtemp(prefix="mobilekit-work-"))
+    # Scratch space lives inside the staging folder, so a killed export's leftovers are
+    # removed with it by the next run's stale clean-up.
+    work = staging.path / ".work"
+    work.mkdir()
     try:
         progress.stage("capture", "torch.export")
         captured = capture(loaded, spec, work)
@@ -121,13 +123,12 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
 
         _write_assets(staging.path, spec, refs)
         manifest = _manifest(cfg, spec, entries, tgts, timings, eval_data, torch_metric)
+        shutil.rmtree(work)
         bundle_mod.write_manifest(staging.path, manifest)
         path = staging.commit()
     except BaseException:
         staging.discard()
         raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     result = bundle_mod.Bundle(path, manifest)
     if result.failures:
         lines = [f"{a['target']}/{a['variant']}: {a['error']}" for a in result.failures]
@@ -233,7 +234,7 @@ def _convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: P
     def start(name: str, out_dir: Path, onnx: Path | None) -> RunningWorker:
         progress.stage("convert", name)
         job = _job(name, cfg, spec, captured, out_dir, work, onnx, cal, versions)
-        return RunningWorker(job, logs / f"{name}.log", cfg.timeout)
+        return RunningWorker(job, logs / f"{name}.log", cfg.timeout_for(name))
 
     def finish(w: RunningWorker) -> WorkerResult:
         r = w.wait()

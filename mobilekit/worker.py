@@ -58,6 +58,7 @@ class RunningWorker:
             cwd=job.work_dir,  # onnx2tf and friends write next to the cwd
             env=env,
             start_new_session=True,  # so a timeout can stop the whole process group
+            preexec_fn=_die_with_parent,
         )
 
     def stop(self) -> None:
@@ -96,6 +97,15 @@ class RunningWorker:
 
     def _fail(self, error: str, user_error: bool = False) -> WorkerResult:
         return WorkerResult(self.job.target, [], error, self.log, time.monotonic() - self.started, user_error)
+
+
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGKILL when the export process dies (even by SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def log_tail(log: Path, lines: int = 15) -> str:

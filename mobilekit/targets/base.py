@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
@@ -30,13 +31,24 @@ def register(name: str, module: str) -> None:
     _REGISTRY[name] = module
 
 
+def _all() -> dict[str, str]:
+    # Plugins can also come from the environment, so worker processes see them too:
+    # MOBILEKIT_TARGETS="name=package.module,other=pkg.mod"
+    extra = {}
+    for item in filter(None, os.environ.get("MOBILEKIT_TARGETS", "").split(",")):
+        name, _, module = item.partition("=")
+        if name and module:
+            extra[name.strip()] = module.strip()
+    return {**_REGISTRY, **extra}
+
+
 def names() -> list[str]:
-    return list(_REGISTRY)
+    return list(_all())
 
 
 def get(name: str) -> "Target":
     try:
-        module = importlib.import_module(_REGISTRY[name])
+        module = importlib.import_module(_all()[name])
     except KeyError:
         raise InternalError(f"no target named {name!r}") from None
     return module.TARGET

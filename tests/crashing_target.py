@@ -1,0 +1,1 @@
+from faulty_targets import SEGFAULTS as TARGET  # noqa: F401

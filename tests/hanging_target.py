@@ -1,0 +1,1 @@
+from faulty_targets import HANGS as TARGET  # noqa: F401
