@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -11,19 +11,32 @@ from ..errors import ConfigError
 from .base import ArtifactRecord, ConvertJob, Target, TensorIO, Unverifiable, package_version
 
 
+Variant = Literal["fp32", "fp16", "int8-dynamic", "int8"]
+# variant → (file name, precision recorded in the manifest)
+FILES = {
+    "fp32": ("model.onnx", "fp32"),
+    "fp16": ("model.fp16.onnx", "fp16"),
+    "int8-dynamic": ("model.int8-dynamic.onnx", "int8"),
+    "int8": ("model.int8.onnx", "int8"),
+}
+
+
 @dataclass
 class OnnxOptions:
     opset: int = 18
     dynamic_batch: bool = False
-    variants: list[Literal["fp32"]] = None  # type: ignore[assignment]
+    # fp32 is always made (the others derive from it); int8 = static QDQ with calibration data
+    variants: list[Variant] = field(default_factory=lambda: ["fp32"])
+    per_channel: bool = True  # int8 weights quantized per output channel
+    reduce_range: bool = True  # 7-bit weights for static int8: exact on x86 CPUs without VNNI
 
     def check(self, key: str) -> None:
         if not 17 <= self.opset <= 23:
             raise ConfigError(f"{key}.opset", f"must be between 17 and 23, got {self.opset}")
-        if self.variants is None:
-            self.variants = ["fp32"]
         if not self.variants:
             raise ConfigError(f"{key}.variants", "is empty", hint="List at least one variant, e.g. [\"fp32\"].")
+        if len(set(self.variants)) != len(self.variants):
+            raise ConfigError(f"{key}.variants", "lists a variant twice")
 
 
 class OnnxTarget(Target):
@@ -34,28 +47,51 @@ class OnnxTarget(Target):
         return {"torch": package_version("torch"), "onnx": package_version("onnx"),
                 "onnxscript": package_version("onnxscript")}
 
+    def needs_calibration(self, options: OnnxOptions) -> bool:
+        return "int8" in options.variants
+
     def convert(self, job: ConvertJob) -> list[ArtifactRecord]:
+        from .. import onnx_quantize
         from ..onnx_export import export_onnx
 
-        out = Path(job.bundle_dir) / "onnx" / "model.onnx"
+        folder = Path(job.bundle_dir) / "onnx"
         opts = job.options
-        export_onnx(Path(job.program), out, job.spec, opset=opts["opset"],
-                    dynamic_batch=opts["dynamic_batch"], versions=job.versions)
-        return [
-            ArtifactRecord(
+        base = export_onnx(Path(job.program), folder / FILES["fp32"][0], job.spec, opset=opts["opset"],
+                           dynamic_batch=opts["dynamic_batch"], versions=job.versions)
+        records = []
+        for variant in opts["variants"]:
+            fname, precision = FILES[variant]
+            compression: list[dict] = []
+            made_by = {"converter": "torch.onnx", "version": package_version("torch"), "onnx": package_version("onnx")}
+            if variant == "fp16":
+                onnx_quantize.to_fp16(base, folder / fname)
+                compression = [{"kind": "cast", "weights": "fp16", "activations": "fp16", "io": "fp32"}]
+            elif variant == "int8-dynamic":
+                onnx_quantize.dynamic_int8(base, folder / fname, per_channel=opts["per_channel"], work=Path(job.work_dir))
+                compression = [{"kind": "quantization", "method": "dynamic", "weights": "int8", "activations": "dynamic uint8"}]
+            elif variant == "int8":
+                onnx_quantize.static_int8(base, folder / fname, Path(job.calibration), per_channel=opts["per_channel"],
+                                          reduce_range=opts["reduce_range"], work=Path(job.work_dir))
+                compression = [{"kind": "quantization", "method": "static QDQ", "weights": "int8", "activations": "uint8"}]
+            if variant != "fp32":
+                made_by = {**made_by, "quantizer": "onnxruntime.quantization", "onnxruntime": package_version("onnxruntime")}
+            records.append(ArtifactRecord(
                 target="onnx",
-                variant="fp32",
-                path="onnx/model.onnx",
-                precision="fp32",
+                variant=variant,
+                path=f"onnx/{fname}",
+                precision=precision,
                 layout=_layout(job.spec),
-                made_by={"converter": "torch.onnx", "version": package_version("torch"),
-                         "onnx": package_version("onnx")},
+                made_by=made_by,
+                compression=compression,
                 inputs=[TensorIO(t["name"], t["name"], "NCHW" if t["preprocessing"] else "", t["dtype"], t["shape"])
                         for t in job.spec["inputs"]],
                 outputs=[TensorIO(t["name"], t["name"], "", t["dtype"], t["shape"]) for t in job.spec["outputs"]],
                 details={"opset": opts["opset"], "dynamic_batch": opts["dynamic_batch"]},
-            )
-        ]
+            ))
+        if "fp32" not in opts["variants"]:
+            # fp32 is the base the others are made from; it ships only when asked for
+            base.unlink()
+        return records
 
     def runner(self, record: ArtifactRecord, bundle_dir: Path):
         try:
