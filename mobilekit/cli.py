@@ -138,5 +138,20 @@ def verify(bundle, as_json) -> None:
             click.echo(f"{label:28s} {r['status']:8s} {detail}")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_handle_errors
+def doctor(as_json) -> None:
+    """Installed converter/runtime versions against the supported ranges; what this host can do."""
+    from .doctor import lines, report
+
+    data = report()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        for line in lines(data):
+            click.echo(line)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
