@@ -132,6 +132,21 @@ class DataConfig:
 
 
 @dataclass
+class Budgets:
+    """Limits every artifact must meet; a broken one fails the export (exit 1), one line each."""
+
+    max_metric_drop: float | None = None  # points of the task metric vs torch (1.0 = one point of top-1)
+    max_size_mb: float | None = None
+    max_latency_ms: float | None = None  # host p50, measured while verifying
+
+    def check(self, key: str) -> None:
+        for name in ("max_metric_drop", "max_size_mb", "max_latency_ms"):
+            value = getattr(self, name)
+            if value is not None and (value < 0 or math.isnan(value)):
+                raise ConfigError(f"{key}.{name}", f"must be >= 0, got {value}")
+
+
+@dataclass
 class ExportConfig:
     name: str = "model"
     version: str = "1.0.0"
@@ -152,6 +167,8 @@ class ExportConfig:
     verify: VerifyConfig = field(default_factory=VerifyConfig)
     calibration: DataConfig = field(default_factory=DataConfig)
     eval: DataConfig = field(default_factory=DataConfig)
+    budgets: Budgets = field(default_factory=Budgets)
+    latency_runs: int = 20  # host runs per artifact for the latency figure (0 = not measured)
     # One section per target (`[tool.mobilekit.onnx]`), validated by the target's Options class.
     target_options: dict[str, Any] = field(default_factory=dict)
     # Where relative paths in the config are resolved from (the config file's folder).
@@ -169,6 +186,11 @@ class ExportConfig:
                 raise ConfigError(f"targets[{i}]", f"unknown target {t!r}", hint=f"Choose from {', '.join(targets.names())}.")
         if len(set(self.targets)) != len(self.targets):
             raise ConfigError("targets", "lists a target twice")
+        if self.budgets.max_metric_drop is not None and not self.eval.data:
+            raise ConfigError("budgets.max_metric_drop", "needs evaluation data to measure the metric",
+                              hint="Set `eval.data` to a labelled dataset.")
+        if self.budgets.max_latency_ms is not None and self.latency_runs < 1:
+            raise ConfigError("latency_runs", "must be >= 1 when budgets.max_latency_ms is set")
         names = [i.name for i in self.inputs] + [o.name for o in self.outputs]
         dup = {n for n in names if names.count(n) > 1}
         if dup:

@@ -350,19 +350,50 @@ def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, tor
         return entry
     figures = parity.compare(refs.outputs, outs, classifier_output=_classifier_output(spec))
     entry["parity"] = figures
+    if cfg.latency_runs:
+        entry["latency_ms"] = _latency(run, refs.inputs[0], cfg.latency_runs)
     entry["verified_by"] = getattr(run, "runtime", None) or _runtime_name(rec.target)
     if eval_data is not None:
         score = metrics_mod.evaluate(run, eval_data, spec.outputs[0].name)
         entry["metrics"] = {"top1": score, "top1_drop": torch_metric - score, "samples": len(eval_data)}
     broken = parity.failures(figures, tol)
-    if broken:
-        entry.update(status="failed", error="parity: " + "; ".join(broken))
+    over = budget_failures(entry, cfg.budgets)
+    entry["budgets"] = {"broken": over}
+    if broken or over:
+        entry.update(status="failed", error="; ".join((["parity: " + "; ".join(broken)] if broken else []) + over))
         progress.warn(f"{label}: {entry['error']}")
     else:
         entry["status"] = "verified"
         extra = f", top-1 {entry['metrics']['top1']:.4f}" if "metrics" in entry else ""
         progress.done(f"verify {label}", f"max abs {figures['max_abs']:.2g}, cosine {figures['cosine']:.6f}{extra}")
     return entry
+
+
+def _latency(run, sample: dict, runs: int) -> dict:
+    """A quick host p50 (after one warm-up run); `mobilekit bench` measures properly."""
+    run(sample)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        run(sample)
+        times.append((time.perf_counter() - t) * 1000)
+    return {"p50": float(np.median(times)), "min": float(min(times)), "runs": runs}
+
+
+def budget_failures(entry: dict, budgets) -> list[str]:
+    """One line per broken budget, with the figure and the limit."""
+    lines = []
+    label = f"{entry['target']}/{entry['variant']}"
+    drop = (entry.get("metrics") or {}).get("top1_drop")
+    if budgets.max_metric_drop is not None and drop is not None and drop * 100 > budgets.max_metric_drop + 1e-9:
+        lines.append(f"budget max_metric_drop: {label} lost {drop * 100:.2f} points of top-1 > {budgets.max_metric_drop}")
+    size_mb = entry.get("size_bytes", 0) / 1e6
+    if budgets.max_size_mb is not None and size_mb > budgets.max_size_mb:
+        lines.append(f"budget max_size_mb: {label} is {size_mb:.3f} MB > {budgets.max_size_mb}")
+    p50 = (entry.get("latency_ms") or {}).get("p50")
+    if budgets.max_latency_ms is not None and p50 is not None and p50 > budgets.max_latency_ms:
+        lines.append(f"budget max_latency_ms: {label} p50 {p50:.3f} ms > {budgets.max_latency_ms}")
+    return lines
 
 
 def _runtime_name(target: str) -> str:

@@ -157,3 +157,13 @@ def test_inspect_bad_bundles(repo, what):
     result = run("inspect", str(b))
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_budget_the_model_cannot_meet_fails_with_the_figure(repo):
+    (repo / "mobilekit.toml").write_text(BASE + "[budgets]\nmax_size_mb = 0.0001\nmax_latency_ms = 100000\n")
+    result = run("export")
+    assert result.exit_code == 1
+    assert "budget max_size_mb: onnx/fp32 is 0.00" in result.stderr and "MB > 0.0001" in result.stderr
+    assert "max_latency_ms" not in result.stderr  # the latency budget holds
+    a = json.loads((repo / "dist/tiny/manifest.json").read_text())["artifacts"][0]
+    assert a["status"] == "failed" and a["latency_ms"]["runs"] == 20
