@@ -131,6 +131,19 @@ class DataConfig:
     limit: int | None = None
 
 
+PRESETS = ("none", "fp16", "int8", "size", "speed")
+
+
+@dataclass
+class CompressionConfig:
+    """One recipe for every target. A preset picks each target's variants (its own `PRESETS`
+    table); a target section that lists `variants` itself overrides the preset for that target."""
+
+    preset: Literal["none", "fp16", "int8", "size", "speed"] = "none"
+    prune: dict[str, Any] = field(default_factory=dict)  # validated by mobilekit.compress.prune
+    distill: dict[str, Any] = field(default_factory=dict)  # validated by mobilekit.compress.distill
+
+
 @dataclass
 class Budgets:
     """Limits every artifact must meet; a broken one fails the export (exit 1), one line each."""
@@ -168,6 +181,7 @@ class ExportConfig:
     calibration: DataConfig = field(default_factory=DataConfig)
     eval: DataConfig = field(default_factory=DataConfig)
     budgets: Budgets = field(default_factory=Budgets)
+    compression: CompressionConfig = field(default_factory=CompressionConfig)
     latency_runs: int = 20  # host runs per artifact for the latency figure (0 = not measured)
     # One section per target (`[tool.mobilekit.onnx]`), validated by the target's Options class.
     target_options: dict[str, Any] = field(default_factory=dict)
@@ -202,13 +216,16 @@ class ExportConfig:
             if k not in self.targets:
                 raise ConfigError(f"timeouts.{k}", f"names a target that is not in `targets` ({', '.join(self.targets)})")
         parsed = {}
-        for tname, section in self.target_options.items():
+        for tname in list(self.target_options) + [t for t in self.targets if t not in self.target_options]:
             if tname not in targets.names():
                 raise ConfigError(tname, "unknown key", hint=f"Known target sections: {', '.join(targets.names())}.")
-            parsed[tname] = targets.get(tname).parse_options(section, tname)
-        for tname in self.targets:
-            if tname not in parsed:
-                parsed[tname] = targets.get(tname).parse_options({}, tname)
+            target = targets.get(tname)
+            section = self.target_options.get(tname, {})
+            if isinstance(section, dict) and "variants" not in section:
+                preset = target.presets.get(self.compression.preset) if self.compression.preset != "none" else None
+                if preset:
+                    section = {**section, "variants": list(preset)}
+            parsed[tname] = target.parse_options(section, tname)
         self.target_options = parsed
 
     # -- helpers ---------------------------------------------------------------------------

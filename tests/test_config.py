@@ -68,3 +68,19 @@ def test_resolve_roundtrips_an_export_config_with_overrides():
     cfg = config.resolve(base(onnx={"opset": 19}))
     again = config.resolve(cfg, {"name": "other"})
     assert again.name == "other" and again.options("onnx").opset == 19
+
+
+def test_preset_picks_variants_and_a_target_section_overrides_it():
+    cfg = config.resolve(base(compression={"preset": "int8"}))
+    assert cfg.options("onnx").variants == ["fp32", "int8"]
+    cfg = config.resolve(base(compression={"preset": "int8"}, onnx={"variants": ["fp16"]}))
+    assert cfg.options("onnx").variants == ["fp16"]
+    with pytest.raises(ConfigError) as err:
+        config.resolve(base(compression={"preset": "tiny"}))
+    assert err.value.key == "compression.preset"
+
+
+def test_metric_budget_without_eval_data_is_refused():
+    with pytest.raises(ConfigError) as err:
+        config.resolve(base(budgets={"max_metric_drop": 1.0}))
+    assert err.value.key == "budgets.max_metric_drop" and "eval.data" in err.value.one_line()

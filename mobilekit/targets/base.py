@@ -130,6 +130,8 @@ class Target:
     name: ClassVar[str]
     Options: ClassVar[type]
     needs_onnx: ClassVar[bool] = False  # gets an fp32 ONNX of the model in `job.onnx`
+    # compression preset name → this target's variants (config.CompressionConfig)
+    presets: ClassVar[dict[str, list[str]]] = {}
 
     def parse_options(self, data: Any, key: str) -> Any:
         if isinstance(data, self.Options):
