@@ -73,8 +73,9 @@ def main(debug: bool) -> None:
 @click.option("--target", "targets", multiple=True, help="A target to export (repeat for several): onnx, tflite, coreml.")
 @click.option("--trust-pickle", is_flag=True, default=None, help="Allow fully unpickling .pt files (trusted files only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
+@click.option("--junit-xml", "junit_xml", type=click.Path(dir_okay=False), help="Write each artifact's checks as JUnit XML.")
 @_handle_errors
-def export(config_path, source, weights, name, output_dir, targets, trust_pickle, as_json) -> None:
+def export(config_path, source, weights, name, output_dir, targets, trust_pickle, as_json, junit_xml) -> None:
     """Export the model in the config to a bundle, verifying every artifact."""
     from .api import export as run
     from .pipeline import ExportFailed
@@ -87,9 +88,18 @@ def export(config_path, source, weights, name, output_dir, targets, trust_pickle
     except ExportFailed as exc:
         _close(progress)
         _summary(exc.bundle, as_json)
+        _junit_export(exc.bundle, junit_xml)
         raise
     _close(progress)
     _summary(bundle, as_json)
+    _junit_export(bundle, junit_xml)
+
+
+def _junit_export(bundle, path) -> None:
+    if path:
+        from . import junit
+
+        junit.write(junit.from_manifest(bundle.manifest), path)
 
 
 def _close(progress) -> None:
@@ -122,14 +132,28 @@ def inspect(bundle, as_json) -> None:
 @main.command()
 @click.argument("bundle", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--junit-xml", "junit_xml", type=click.Path(dir_okay=False), help="Write each artifact's check as JUnit XML.")
 @_handle_errors
-def verify(bundle, as_json) -> None:
+def verify(bundle, as_json, junit_xml) -> None:
     """Re-check a bundle: checksums, then each artifact against its golden vectors."""
     from .api import verify_bundle
+    from .errors import CheckError
 
     progress = _progress(as_json)
-    report = verify_bundle(bundle, progress)
-    _close(progress)
+    try:
+        report = verify_bundle(bundle, progress)
+    except CheckError as exc:
+        if junit_xml and getattr(exc, "report", None):
+            from . import junit
+
+            junit.write(junit.from_verify(str(bundle), exc.report), junit_xml)
+        raise
+    finally:
+        _close(progress)
+    if junit_xml:
+        from . import junit
+
+        junit.write(junit.from_verify(str(bundle), report), junit_xml)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

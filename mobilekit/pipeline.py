@@ -358,7 +358,7 @@ def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, tor
         entry["metrics"] = {"top1": score, "top1_drop": torch_metric - score, "samples": len(eval_data)}
     broken = parity.failures(figures, tol)
     over = budget_failures(entry, cfg.budgets)
-    entry["budgets"] = {"broken": over}
+    entry["checks"] = {"parity": broken, "budgets": over}
     if broken or over:
         entry.update(status="failed", error="; ".join((["parity: " + "; ".join(broken)] if broken else []) + over))
         progress.warn(f"{label}: {entry['error']}")
@@ -452,6 +452,7 @@ def _manifest(cfg, spec: ModelSpec, entries: list[dict], tgts, timings, eval_dat
         "artifacts": entries,
         "golden": "assets/golden/",
         "stages": {k: round(v, 3) for k, v in timings.items()},
+        "budgets": {k: v for k, v in vars(cfg.budgets).items() if v is not None},
     }
     if eval_data is not None:
         manifest["metrics"] = {"dataset": cfg.eval.data, "samples": len(eval_data), "torch": {"top1": torch_metric}}

@@ -49,12 +49,15 @@ def reverify(bundle: Bundle, progress: Progress | None = None) -> dict:
             continue
         figures = parity.compare(refs, [run(s) for s in ins], classifier_output=classifier)
         broken = parity.failures(figures, a.get("tolerance", {}))
-        report[label] = {"status": "failed" if broken else "ok", "max_abs": figures["max_abs"], "cosine": figures["cosine"]}
+        report[label] = {"status": "failed" if broken else "ok", "max_abs": figures["max_abs"], "cosine": figures["cosine"],
+                         "failures": broken}
         if broken:
             failed.append(f"{label}: " + "; ".join(broken))
             progress.warn(f"{label}: " + "; ".join(broken))
         else:
             progress.done(f"verify {label}", f"max abs {figures['max_abs']:.2g}")
     if failed:
-        raise CheckError("verification failed: " + " | ".join(failed))
+        err = CheckError("verification failed: " + " | ".join(failed))
+        err.report = report  # type: ignore[attr-defined]
+        raise err
     return report

@@ -167,3 +167,18 @@ def test_a_budget_the_model_cannot_meet_fails_with_the_figure(repo):
     assert "max_latency_ms" not in result.stderr  # the latency budget holds
     a = json.loads((repo / "dist/tiny/manifest.json").read_text())["artifacts"][0]
     assert a["status"] == "failed" and a["latency_ms"]["runs"] == 20
+
+
+def test_junit_shows_exactly_the_broken_budget_as_failed(repo):
+    import xml.etree.ElementTree as ET
+
+    (repo / "mobilekit.toml").write_text(BASE + "[budgets]\nmax_size_mb = 0.0001\nmax_latency_ms = 100000\n")
+    result = run("export", "--junit-xml", "junit.xml")
+    assert result.exit_code == 1
+    suite = ET.parse(repo / "junit.xml").getroot().find("testsuite")
+    cases = {(c.get("classname"), c.get("name")): c for c in suite.iter("testcase")}
+    failed = [k for k, c in cases.items() if c.find("failure") is not None]
+    assert failed == [("tiny.onnx.fp32", "budget.max_size_mb")]
+    assert "MB > 0.0001" in cases[failed[0]].find("failure").get("message")
+    assert {("tiny.onnx.fp32", n) for n in ("convert", "parity", "budget.max_latency_ms")} <= set(cases)
+    assert suite.get("failures") == "1"
