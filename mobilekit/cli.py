@@ -163,6 +163,45 @@ def verify(bundle, as_json, junit_xml) -> None:
 
 
 @main.command()
+@click.argument("old", type=click.Path())
+@click.argument("new", type=click.Path())
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Read thresholds from its [diff] table.")
+@click.option("--max-size-growth", type=float, help="Fail when an artifact grows by more than this fraction (0.1 = 10%).")
+@click.option("--max-metric-drop", type=float, help="Fail when top-1 drops by more than this many points.")
+@click.option("--max-latency-growth", type=float, help="Fail when host p50 grows by more than this fraction.")
+@click.option("--max-parity-growth", type=float, help="Fail when max abs error grows by more than this factor.")
+@click.option("--json", "as_json", is_flag=True, help="Print rows and broken thresholds as JSON.")
+@_handle_errors
+def diff(old, new, config_path, max_size_growth, max_metric_drop, max_latency_growth, max_parity_growth, as_json) -> None:
+    """Compare two bundles artifact by artifact; exit 1 when a change passes a threshold."""
+    from . import _validate, config as config_mod
+    from .bundle import load_bundle
+    from .diff import DiffThresholds, compare, lines
+    from .errors import CheckError
+
+    raw = config_mod.load(config_path).get("diff", {}) if config_path or _has_config() else {}
+    flags = {"max_size_growth": max_size_growth, "max_metric_drop": max_metric_drop,
+             "max_latency_growth": max_latency_growth, "max_parity_growth": max_parity_growth}
+    limits = _validate.build(DiffThresholds, config_mod.merge(raw, flags), "diff")
+    rows, broken = compare(load_bundle(old, check_files=False), load_bundle(new, check_files=False), limits)
+    if as_json:
+        click.echo(json.dumps({"rows": rows, "broken": broken}, indent=2))
+    else:
+        for line in lines(rows):
+            click.echo(line)
+    if broken:
+        err = CheckError(f"{len(broken)} change(s) past the thresholds")
+        err.lines = broken  # type: ignore[attr-defined]
+        raise err
+
+
+def _has_config() -> bool:
+    from pathlib import Path
+
+    return Path("mobilekit.toml").exists() or Path("pyproject.toml").exists()
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @_handle_errors
 def doctor(as_json) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import _validate
+from .diff import DiffThresholds
 from .errors import ConfigError, UserError
 
 Task = Literal["image_classification", "translation", "generic"]
@@ -182,6 +183,7 @@ class ExportConfig:
     eval: DataConfig = field(default_factory=DataConfig)
     budgets: Budgets = field(default_factory=Budgets)
     compression: CompressionConfig = field(default_factory=CompressionConfig)
+    diff: DiffThresholds = field(default_factory=DiffThresholds)  # for `mobilekit diff`
     latency_runs: int = 20  # host runs per artifact for the latency figure (0 = not measured)
     # One section per target (`[tool.mobilekit.onnx]`), validated by the target's Options class.
     target_options: dict[str, Any] = field(default_factory=dict)
