@@ -28,6 +28,7 @@ class Captured:
     output_shapes: list[list[int]]
     output_dtypes: list[str]
     seconds: float
+    fingerprint: str = ""  # the graph's code and every weight's bytes: what the targets convert
 
 
 def example_inputs(spec: ModelSpec, seed: int = 0) -> dict[str, np.ndarray]:
@@ -107,7 +108,21 @@ def capture(loaded: Loaded, spec: ModelSpec, work_dir: Path) -> Captured:
         output_shapes=[list(o.shape) for o in outs],
         output_dtypes=[str(o.dtype) for o in outs],
         seconds=time.perf_counter() - started,
+        fingerprint=graph_fingerprint(ep),
     )
+
+
+def graph_fingerprint(ep) -> str:
+    import hashlib
+
+    h = hashlib.sha256(ep.graph_module.code.encode())
+    state = {**ep.state_dict, **getattr(ep, "constants", {})}
+    for name in sorted(state):
+        value = state[name]
+        h.update(name.encode())
+        if hasattr(value, "detach"):
+            h.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 def _export(module: Any, args: tuple, spec: ModelSpec, kind: str):

@@ -74,8 +74,9 @@ def main(debug: bool) -> None:
 @click.option("--trust-pickle", is_flag=True, default=None, help="Allow fully unpickling .pt files (trusted files only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 @click.option("--junit-xml", "junit_xml", type=click.Path(dir_okay=False), help="Write each artifact's checks as JUnit XML.")
+@click.option("--force", is_flag=True, help="Convert every target again, even when unchanged since the last bundle.")
 @_handle_errors
-def export(config_path, source, weights, name, output_dir, targets, trust_pickle, as_json, junit_xml) -> None:
+def export(config_path, source, weights, name, output_dir, targets, trust_pickle, as_json, junit_xml, force) -> None:
     """Export the model in the config to a bundle, verifying every artifact."""
     from .api import export as run
     from .pipeline import ExportFailed
@@ -84,7 +85,7 @@ def export(config_path, source, weights, name, output_dir, targets, trust_pickle
                  "targets": list(targets) or None, "trust_pickle": trust_pickle}
     progress = _progress(as_json)
     try:
-        bundle = run(config=config_path, progress=progress, **overrides)
+        bundle = run(config=config_path, progress=progress, force=force, **overrides)
     except ExportFailed as exc:
         _close(progress)
         _summary(exc.bundle, as_json)

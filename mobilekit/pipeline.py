@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, bundle as bundle_mod, data as data_mod
+from . import __version__, bundle as bundle_mod, cache, data as data_mod
 from .capture import Captured, capture, example_inputs, run_torch
 from .config import ExportConfig
 from .errors import CheckError, UserError
@@ -59,7 +59,8 @@ class Checked:
     entry: dict
 
 
-def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, progress: Progress | None = None) -> bundle_mod.Bundle:
+def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, progress: Progress | None = None,
+           force: bool = False) -> bundle_mod.Bundle:
     progress = progress or Silent()
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -108,7 +109,16 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
             np.savez(cal_path, **cal_data.inputs)
 
         t = time.perf_counter()
-        results = _convert_all(cfg, spec, tgts, captured, staging.path, work, cal_path, progress)
+        fps = _fingerprints(cfg, spec, tgts, captured, refs, cal_data, eval_data)
+        old = None if force else cache.previous_manifest(dest)
+        cached: dict[str, list[dict]] = {}
+        for name in tgts:
+            reused = cache.reuse(old, dest, name, fps[name], staging.path)
+            if reused is not None:
+                cached[name] = reused
+                progress.done(f"convert {name}", f"unchanged: reused {len(reused)} artifact(s) from the previous bundle")
+        todo = {n: tg for n, tg in tgts.items() if n not in cached}
+        results = _convert_all(cfg, spec, todo, captured, staging.path, work, cal_path, progress) if todo else []
         timings["convert"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -116,9 +126,12 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
         torch_metric = None
         if eval_data is not None:
             torch_metric = metrics_mod.evaluate(_torch_runner(captured, spec), eval_data, spec.outputs[0].name)
-        entries = []
+        checked: dict[str, list[dict]] = dict(cached)
         for res in results:
-            entries.extend(_check_result(res, tgts[res.target], cfg, spec, refs, eval_data, torch_metric, staging.path, progress))
+            checked[res.target] = _check_result(res, tgts[res.target], cfg, spec, refs, eval_data, torch_metric, staging.path, progress)
+            for entry in checked[res.target]:
+                entry["fingerprint"] = fps[res.target]
+        entries = [e for name in cfg.targets for e in checked.get(name, [])]
         timings["verify"] = time.perf_counter() - t
 
         _write_assets(staging.path, spec, refs)
@@ -221,6 +234,20 @@ def _job(name: str, cfg: ExportConfig, spec: ModelSpec, captured: Captured, bund
     )
 
 
+def _fingerprints(cfg, spec, tgts, captured, refs: References, cal_data, eval_data) -> dict[str, str]:
+    checks = cache.data_hash(*refs.inputs, None if eval_data is None else {**eval_data.inputs, "labels": eval_data.labels})
+    cal = cache.data_hash(None if cal_data is None else cal_data.inputs)
+    versions = _versions(tgts)
+    common = dict(graph=captured.fingerprint, spec=spec.to_dict(), checks=checks, verify=targets.options_dict(cfg.verify),
+                  budgets=vars(cfg.budgets), latency_runs=cfg.latency_runs, versions=versions)
+    out = {}
+    for name, tg in tgts.items():
+        opts = cfg.options(name)
+        out[name] = cache.fingerprint(target=name, options=targets.options_dict(opts), calibration=cal if tg.needs_calibration(opts) else None,
+                                      **common)
+    return out
+
+
 def _convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Path | None, progress: Progress) -> list[WorkerResult]:
     """Start every target in its own worker; those that start from ONNX wait for it."""
     versions = _versions(tgts)
@@ -244,7 +271,10 @@ def _convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: P
             progress.done(f"convert {r.target}", f"{len(r.records)} artifact(s) in {r.seconds:.1f} s")
         return r
 
-    if later and "onnx" not in tgts:
+    reusable = bundle_dir / "onnx" / "model.onnx"  # an unchanged fp32 ONNX reused from the last bundle
+    if later and "onnx" not in tgts and reusable.exists():
+        onnx_path = reusable
+    elif later and "onnx" not in tgts:
         # The ONNX-based targets need an fp32 ONNX even when the user did not ask for one.
         from .targets.onnx import TARGET as onnx_target  # noqa: F401  (registered name below)
 
