@@ -359,7 +359,8 @@ def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, tor
     entry.update(sha256=bundle_mod.sha256(path), size_bytes=bundle_mod.size_bytes(path))
     if log_rel:
         entry["log"] = log_rel
-    tol = _tolerance(cfg, rec.precision)
+    # a target may say which tolerance class fits (Core ML's lut4/int4 → int8, fp16-sparse → fp16)
+    tol = _tolerance(cfg, rec.details.get("tolerance", rec.precision))
     entry["tolerance"] = tol
     try:
         entry["structure"] = target.check_structure(rec, bundle_dir, spec)

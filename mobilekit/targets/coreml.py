@@ -265,6 +265,7 @@ def _weight_channels(model: Any, threshold: int) -> dict[str, tuple[int, int]]:
 class CoreMLTarget(Target):
     name = "coreml"
     Options = CoreMLOptions
+    presets = {"fp16": ["fp16"], "int8": ["fp16", "int8"], "size": ["fp16", "palettize-4"], "speed": ["fp16"]}
 
     def converter_versions(self) -> dict[str, str]:
         return {"coremltools": package_version("coremltools"), "torch": package_version("torch"),
@@ -294,26 +295,36 @@ class CoreMLTarget(Target):
         self.validate(opts, spec, None)
         ct = _coremltools()
         plans = _plans(opts)
-        prepared = _prepare(job, spec, opts)
+        clock = _Clock()
+        _reset_mil_names()
+        with clock("prepare"):
+            prepared = _prepare(job, spec, opts)
         base_models = {}
         for base in dict.fromkeys(p.base for p in plans):
-            base_models[base] = _convert_base(ct, prepared, opts, base)
+            with clock(f"convert_{base}"):
+                base_models[base] = _convert_base(ct, prepared, opts, base)
         bundle = Path(job.bundle_dir)
         name = opts.package_name or _package_name(spec["name"])
         records = []
         for i, plan in enumerate(plans):
-            try:
-                model, overrides = _compress(base_models[plan.base], plan)
-            except Exception as exc:
-                raise ConversionError("coreml", f"{plan.variant}: weight compression failed: {type(exc).__name__}: {_first_line(exc)}") from exc
+            with clock(f"compress_{plan.variant}"):
+                try:
+                    model, overrides = _compress(base_models[plan.base], plan)
+                except Exception as exc:
+                    raise ConversionError("coreml", f"{plan.variant}: weight compression failed: "
+                                                    f"{type(exc).__name__}: {_first_line(exc)}") from exc
             _set_metadata(model, spec, job.versions, plan, prepared)
             rel = f"coreml/{name}.mlpackage" if i == 0 else f"coreml/{name}.{plan.variant}.mlpackage"
-            save_package(model, bundle / rel)
-            facts = inspect_package(bundle / rel)
+            with clock(f"save_{plan.variant}"):
+                save_package(model, bundle / rel)
+                facts = inspect_package(bundle / rel)
             record = self._record(rel, plan, opts, prepared, facts)
             if overrides:
                 record.details["granularity_overrides"] = overrides
             records.append(record)
+        for r in records:
+            r.details["seconds"] = dict(clock.seconds)
+        print(f"coreml: {', '.join(f'{k} {v:.1f}s' for k, v in clock.seconds.items())}", file=sys.stderr, flush=True)
         return records
 
     def _record(self, rel: str, plan: _Plan, opts: CoreMLOptions, prepared: "_Prepared", facts: dict) -> ArtifactRecord:
@@ -326,7 +337,8 @@ class CoreMLTarget(Target):
                 inputs.append(TensorIO(t["name"], t["name"], "image", "uint8", list(t["shape"])))
             else:
                 inputs.append(TensorIO(t["name"], t["name"], "NCHW" if t.get("preprocessing") else "", d["dtype"], list(t["shape"])))
-        outputs = [TensorIO(t["name"], t["name"], "", io["outputs"][t["name"]]["dtype"], list(io["outputs"][t["name"]]["shape"]))
+        outputs = [TensorIO(t["name"], t["name"], "", io["outputs"][t["name"]]["dtype"],
+                            list(io["outputs"][t["name"]]["shape"] or t["shape"]))  # symbolic dims: the spec's example
                    for t in prepared.spec["outputs"]]
         details = {
             "spec_version": spec_version,
@@ -394,17 +406,22 @@ def _prepare(job: ConvertJob, spec: dict, opts: CoreMLOptions) -> _Prepared:
 
     ct = _coremltools()
     ep = torch.export.load(str(job.program))
-    inner = ep.module()
     example = _example_args(spec)
-    with torch.inference_mode():
-        ref = pytree.tree_leaves(inner(*[torch.from_numpy(a) for a in example]))
     spec_outputs = list(spec["outputs"])
-    if not spec_outputs:
-        spec_outputs = [{"name": f"output_{i}", "shape": list(r.shape), "dtype": str(r.dtype).removeprefix("torch."),
-                         "labels": None, "description": ""} for i, r in enumerate(ref)]
-    if len(spec_outputs) != len(ref):
-        raise ConversionError("coreml", f"the program returns {len(ref)} outputs but the spec lists {len(spec_outputs)}")
-    spec = {**spec, "outputs": [{**o, "shape": list(o.get("shape") or ref[i].shape)} for i, o in enumerate(spec_outputs)]}
+    if not spec_outputs or not all(o.get("shape") for o in spec_outputs):
+        # the pipeline fills output shapes from a torch run; without them, run the program once
+        with torch.inference_mode():
+            ref = pytree.tree_leaves(ep.module()(*[torch.from_numpy(a) for a in example]))
+        if not spec_outputs:
+            spec_outputs = [{"name": f"output_{i}", "shape": [], "dtype": str(r.dtype).removeprefix("torch."),
+                             "labels": None, "description": ""} for i, r in enumerate(ref)]
+        if len(spec_outputs) != len(ref):
+            raise ConversionError("coreml", f"the program returns {len(ref)} outputs but the spec lists {len(spec_outputs)}")
+        spec_outputs = [{**o, "shape": list(o.get("shape") or ref[i].shape)} for i, o in enumerate(spec_outputs)]
+    n_out = len(ep.graph_signature.user_outputs)
+    if n_out != len(spec_outputs):
+        raise ConversionError("coreml", f"the program returns {n_out} outputs but the spec lists {len(spec_outputs)}")
+    spec = {**spec, "outputs": spec_outputs}
 
     notes: list[str] = []
     pre_notes: dict = {}
@@ -434,6 +451,14 @@ def _prepare(job: ConvertJob, spec: dict, opts: CoreMLOptions) -> _Prepared:
     classifier = None
     labels = None
     if labelled:
+        out = spec["outputs"][labelled[0]]
+        one_example = _numel(out["shape"][:-1]) == 1 and not any(t.get("dynamic") for t in spec["inputs"])
+        if not one_example:
+            notes.append(f"output {out['name']!r}: no Core ML classifier (it takes one example, the output is "
+                         f"{out['shape']}{' with dynamic inputs' if out['shape'][:-1] == [1] else ''}); labels are in metadata")
+            labels = list(out["labels"])
+            labelled = []
+    if labelled:
         k = labelled[0]
         out = spec["outputs"][k]
         labels = list(out["labels"])
@@ -446,7 +471,14 @@ def _prepare(job: ConvertJob, spec: dict, opts: CoreMLOptions) -> _Prepared:
         classifier = {"label_output": _LABEL_OUTPUT, "probabilities_output": _PROBS_OUTPUT, "scores_output": out["name"],
                       "softmax_added": bool(opts.classifier_softmax), "labels": len(labels)}
 
-    wrapper = _Wrapper(inner, inv_std, labelled[0] if labelled else None, opts.classifier_softmax)
+    if not inv_std and not labelled:
+        # nothing to add: convert the capture as it is (saves a re-export, ~10 s for a MobileNetV2)
+        try:
+            program = ep.run_decompositions({})
+        except Exception as exc:
+            raise ConversionError("coreml", f"decomposing the program failed: {type(exc).__name__}: {_first_line(exc)}") from exc
+        return _Prepared(spec, program, ct_inputs, [o["name"] for o in spec["outputs"]], None, labels, pre_notes, notes)
+    wrapper = _Wrapper(ep.module(), inv_std, labelled[0] if labelled else None, opts.classifier_softmax)
     dynamic = None
     if any(t.get("dynamic") for t in spec["inputs"] if not (t.get("preprocessing") and opts.image_inputs)):
         dims = []
@@ -479,7 +511,7 @@ def _image_scale_bias(pre: dict, fold_std: bool) -> tuple[float, list[float], di
     if fold_std:
         return s, [-m for m in mean], {"std": "folded", "folded_inverse_std": [1.0 / v for v in std]}, [1.0 / v for v in std]
     avg = sum(std) / len(std)
-    err = max(abs(avg / v - 1.0) for v in std)
+    err = max(abs(v / avg - 1.0) for v in std)  # |approximate scale / exact scale - 1|
     return s / avg, [-m / v for m, v in zip(mean, std)], {"std": "approximate", "std_used": avg,
                                                            "max_relative_scale_error": err}, None
 
@@ -786,10 +818,11 @@ def _describe_io(spec: Any) -> dict:
                     "dtype": "uint8", "shape": [1, 1 if it.colorSpace == FeatureTypes_pb2.ImageFeatureType.GRAYSCALE else 3, it.height, it.width]}
         if kind == "multiArrayType":
             at = f.type.multiArrayType
-            shape = list(at.shape)
-            if not shape and at.WhichOneof("ShapeFlexibility") == "shapeRange":
-                shape = [r.lowerBound for r in at.shapeRange.sizeRanges]
-            return {"type": "array", "dtype": array_types.get(at.dataType, str(at.dataType)), "shape": shape}
+            shape = [int(d) for d in at.shape]
+            out = {"type": "array", "dtype": array_types.get(at.dataType, str(at.dataType)), "shape": shape}
+            if at.WhichOneof("ShapeFlexibility") == "shapeRange":
+                out["ranges"] = [[int(r.lowerBound), int(r.upperBound)] for r in at.shapeRange.sizeRanges]
+            return out
         if kind == "dictionaryType":
             return {"type": "dict", "dtype": "float64", "shape": []}
         if kind == "stringType":
@@ -942,6 +975,11 @@ def check_package(record: ArtifactRecord, bundle_dir: Path, spec: dict) -> dict:
                 problems.append(f"input {t.tensor!r} is {got['dtype']}, the record promises {t.dtype}")
             elif got["shape"] and list(got["shape"]) != list(t.shape):
                 problems.append(f"input {t.tensor!r} has shape {got['shape']}, the record promises {t.shape}")
+            elif st is not None and st.get("dynamic"):
+                ranges = got.get("ranges") or []
+                fixed = [k for k in st["dynamic"] if k >= len(ranges) or ranges[k][0] == ranges[k][1]]
+                if fixed:
+                    problems.append(f"input {t.tensor!r}: dims {fixed} should be flexible (the spec marks them dynamic)")
     spec_outputs = {t["name"]: t for t in spec.get("outputs", [])}
     for t in record.outputs:
         got = io["outputs"].get(t.tensor)
@@ -954,7 +992,7 @@ def check_package(record: ArtifactRecord, bundle_dir: Path, spec: dict) -> dict:
         if want and got["shape"] and list(got["shape"]) != want:
             problems.append(f"output {t.tensor!r} has shape {got['shape']}, expected {want}")
     labels = next((o.get("labels") for o in spec.get("outputs", []) if o.get("labels")), None)
-    if labels:
+    if labels and record.details.get("classifier"):
         if io["predicted_feature"] != _LABEL_OUTPUT or io["predicted_probabilities"] != _PROBS_OUTPUT:
             problems.append(f"not a classifier with outputs {_LABEL_OUTPUT!r}/{_PROBS_OUTPUT!r}")
         got_labels = facts["classify_labels"]
@@ -1064,8 +1102,8 @@ def _mac_runner(record: ArtifactRecord, bundle_dir: Path):  # pragma: no cover -
         out = {t.name: np.asarray(result[t.tensor], dtype=np.float32) for t in record.outputs}
         probs = result.get(_PROBS_OUTPUT)
         if isinstance(probs, dict) and labels:
+            # the classifier's {label: probability} as a vector in label order (beside the raw scores)
             out[_PROBS_OUTPUT] = np.array([[probs[str(lbl)] for lbl in labels]], dtype=np.float32)
-            out[_LABEL_OUTPUT] = result.get(_LABEL_OUTPUT)
         return out
 
     run.model = model  # type: ignore[attr-defined]
@@ -1094,6 +1132,27 @@ def _to_pil(x: Any, pre: dict):
 # helpers
 
 
+class _Clock:
+    """Named stage durations (for the record's details and the worker log)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name: str):
+        import contextlib
+        import time
+
+        @contextlib.contextmanager
+        def timed():
+            t0 = time.perf_counter()
+            try:
+                yield
+            finally:
+                self.seconds[name] = round(time.perf_counter() - t0, 2)
+
+        return timed()
+
+
 def _coremltools() -> Any:
     """Import coremltools without letting it import TensorFlow (10 s here, and unused).
 
@@ -1115,6 +1174,23 @@ def _coremltools() -> Any:
         if hide and "tensorflow" in sys.modules and sys.modules["tensorflow"] is None:
             del sys.modules["tensorflow"]
     return coremltools
+
+
+def _reset_mil_names() -> None:
+    """Start coremltools' op-name counters from zero, as in a fresh process.
+
+    The MIL builder names unnamed ops `const_<n>` from a process-wide counter, so a second
+    conversion in the same process would get other names (and other bytes) than the first.
+    Reset only before a conversion starts: resetting between a conversion and its compression
+    could reuse names the program already has.
+    """
+    try:
+        from coremltools.converters.mil.mil import Builder
+    except ImportError:  # pragma: no cover
+        return
+    counts = getattr(Builder, "name_count", None)
+    if hasattr(counts, "clear"):
+        counts.clear()
 
 
 def _package_name(name: str) -> str:
