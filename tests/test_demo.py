@@ -1,0 +1,93 @@
+"""The shipped demo export (what `make demo` runs), done once with the network blocked.
+
+Rule 2: a sitecustomize on PYTHONPATH makes every process of the export (the CLI and each
+converter worker) refuse sockets other than AF_UNIX and log each attempt.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import ROOT
+from mobilekit.bundle import load_bundle
+
+pytestmark = pytest.mark.slow
+
+BLOCKER = textwrap.dedent(
+    """
+    import os, socket
+    _log = os.environ["MOBILEKIT_TEST_NET_LOG"]
+    _real_connect = socket.socket.connect
+
+    def _refuse(what, *args):
+        with open(_log, "a") as fh:
+            fh.write(f"{os.getpid()} {what} {args!r}\\n")
+        raise OSError(101, "Network is unreachable (blocked by test)")
+
+    def connect(self, address):
+        if self.family == socket.AF_UNIX:
+            return _real_connect(self, address)
+        _refuse("connect", address)
+
+    socket.socket.connect = connect
+    socket.socket.connect_ex = lambda self, address: connect(self, address)
+    socket.getaddrinfo = lambda *a, **k: _refuse("getaddrinfo", a[:2])
+    socket.create_connection = lambda address, *a, **k: _refuse("create_connection", address)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("demo")
+    (tmp / "sitecustomize.py").write_text(BLOCKER)
+    log = tmp / "net.log"
+    env = dict(os.environ, PYTHONPATH=f"{tmp}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", MOBILEKIT_TEST_NET_LOG=str(log))
+    probe = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection(('example.org', 80))"],
+                           env=env, capture_output=True, text=True)
+    assert probe.returncode != 0 and "blocked by test" in probe.stderr  # the blocker is active in children
+    log.unlink()
+    out = subprocess.run([sys.executable, "-m", "mobilekit", "export", "--config", str(ROOT / "examples/digits/mobilekit.toml"),
+                          "--output", str(tmp / "dist")], env=env, capture_output=True, text=True, timeout=1500)
+    return out, log, tmp / "dist" / "digits"
+
+
+def test_demo_export_passes_offline(demo):
+    out, log, _ = demo
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert not log.exists(), log.read_text()
+
+
+def test_onnx_artifacts_verified_with_full_top1_agreement(demo):
+    b = load_bundle(demo[2])
+    onnx = [a for a in b.artifacts if a["target"] == "onnx"]
+    assert {a["variant"] for a in onnx} == {"fp32", "fp16", "int8-dynamic", "int8"}
+    for a in onnx:
+        assert a["status"] == "verified" and a["parity"]["top1_agreement"] == 1.0
+    assert b.artifact("onnx", "fp32")["parity"]["max_abs"] < 1e-4
+    assert "max abs" in demo[0].stderr  # the figure is printed
+
+
+def test_coreml_variants_listed_unverified_with_structure(demo):
+    import coremltools as ct
+
+    b = load_bundle(demo[2])
+    coreml = {a["variant"]: a for a in b.artifacts if a["target"] == "coreml"}
+    assert set(coreml) == {"fp16", "int8", "palettize-4"}
+    sizes = {v: a["size_bytes"] for v, a in coreml.items()}
+    assert sizes["palettize-4"] < sizes["int8"] < sizes["fp16"]
+    for a in coreml.values():
+        assert a["status"] == "unverified" and a["status_reason"] == "no Core ML runtime on this host"
+        assert "verified_by" not in a and "parity" not in a
+        assert a["structure"]  # the structural checks ran and recorded what they saw
+    spec = ct.models.MLModel(str(b.path / coreml["fp16"]["path"]), skip_model_load=True).get_spec()
+    assert spec.description.metadata.author == "mobilekit authors"
+    meta = spec.description.metadata.userDefined
+    assert meta["mobilekit.task"] == "image_classification"
+    assert json.loads(meta["mobilekit.labels"]) == [str(d) for d in range(10)]
+    assert spec.description.predictedFeatureName == "classLabel"
+    assert [o.name for o in spec.description.output] == ["classLabel", "classLabel_probs", "logits"]
