@@ -203,6 +203,45 @@ def _has_config() -> bool:
 
 
 @main.command()
+@click.option("--name", help="The model's name (the bundle folder).")
+@click.option("--factory", help="`pkg.module:function` that returns the nn.Module.")
+@click.option("--input-shape", help="The example input shape, e.g. 1,3,224,224.")
+@click.option("--task", type=click.Choice(["image_classification", "translation", "generic"]), default="image_classification", show_default=True)
+@click.option("--target", "targets", multiple=True, type=click.Choice(["onnx", "tflite", "coreml"]), help="Repeat for several (default: all three).")
+@click.option("--labels", help="A labels file, one label a line.")
+@click.option("--weights", help="A state_dict / .safetensors file for the factory's model.")
+@click.option("--config-file", type=click.Choice(["pyproject", "toml"]), default="pyproject", show_default=True,
+              help="Write [tool.mobilekit] into pyproject.toml, or a mobilekit.toml.")
+@click.option("--force", is_flag=True, help="Replace an existing config section or workflow.")
+@_handle_errors
+def init(name, factory, input_shape, task, targets, labels, weights, config_file, force) -> None:
+    """Set up a model repo: a commented config and a GitHub Actions workflow."""
+    from pathlib import Path
+
+    from .errors import UserError
+    from .init import InitAnswers, init as run
+
+    def ask(value, flag, prompt):
+        if value:
+            return value
+        if sys.stdin.isatty():
+            return click.prompt(prompt)
+        raise UserError(f"{flag} is required when not run interactively", hint=f"Pass {flag}.")
+
+    name = ask(name, "--name", "Model name")
+    factory = ask(factory, "--factory", "Factory (pkg.module:function)")
+    shape_text = ask(input_shape, "--input-shape", "Input shape (e.g. 1,3,224,224)")
+    try:
+        shape = [int(d) for d in shape_text.replace("x", ",").split(",") if d.strip()]
+    except ValueError:
+        raise UserError(f"--input-shape {shape_text!r} is not a list of integers", hint="Write it like 1,3,224,224.") from None
+    answers = InitAnswers(name=name, factory=factory, input_shape=shape, task=task,
+                          targets=list(targets) or ["onnx", "tflite", "coreml"], labels=labels, weights=weights)
+    for path in run(Path.cwd(), answers, config_file=config_file, force=force):
+        click.echo(f"wrote {path}")
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @_handle_errors
 def doctor(as_json) -> None:
