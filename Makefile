@@ -18,6 +18,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/mobilekit export --config examples/digits/mobilekit.toml
 	$(BIN)/mobilekit verify dist/digits
+	$(BIN)/mobilekit bench dist/digits --runs 50
+	$(BIN)/mobilekit bench harness dist/digits
+	$(BIN)/mobilekit report dist/digits
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -256,5 +256,12 @@ def doctor(as_json) -> None:
             click.echo(line)
 
 
+# Registered last: cli_bench imports _handle_errors from this module.
+from .cli_bench import bench, report  # noqa: E402
+
+main.add_command(bench)
+main.add_command(report)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -44,16 +44,28 @@ def onnxruntime_runner(path: Path, record, threads: int = 2):
 
 
 def litert_runner(path: Path, record, threads: int = 2):
-    """LiteRT interpreter (XNNPACK on CPU). Finds tensors by the names the record gives."""
+    """LiteRT interpreter (XNNPACK on CPU). Finds tensors by the names the record gives.
+
+    Inputs are transposed to the record's layout (NHWC images) and quantized when the file takes
+    integers (full-int8 with `integer_io`; int64 spec inputs that the file takes as int32 are
+    cast); integer outputs are dequantized with the file's scale and zero point.
+    """
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_path=str(path), num_threads=threads)
-    runner = interp.get_signature_runner() if interp.get_signature_list() else None
-    if runner is None:
+    signatures = interp.get_signature_list()
+    if not signatures:
         raise RuntimeError(f"{path} has no signature; mobilekit's TFLite files always have one")
+    key = "serving_default" if "serving_default" in signatures else next(iter(signatures))
+    runner = interp.get_signature_runner(key)
     in_details = runner.get_input_details()
     out_details = runner.get_output_details()
     ins = {t.name: t for t in record.inputs}
+    for label, wanted, have in (("input", [t.tensor for t in record.inputs], in_details),
+                                ("output", [t.tensor for t in record.outputs], out_details)):
+        missing = [w for w in wanted if w not in have]
+        if missing:
+            raise RuntimeError(f"{path}: signature {key!r} has no {label} named {missing[0]!r} (it has {sorted(have)})")
 
     def run(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         native = {}
@@ -70,7 +82,17 @@ def litert_runner(path: Path, record, threads: int = 2):
         return out
 
     run.interpreter = interp  # type: ignore[attr-defined]
+    run.runtime = f"ai-edge-litert {_version('ai-edge-litert')} (XNNPACK, {threads} threads)"  # type: ignore[attr-defined]
     return run
+
+
+def _version(dist: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "?"
 
 
 def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:

@@ -1,0 +1,466 @@
+"""`mobilekit report BUNDLE`: report.md and a self-contained report.html in the bundle.
+
+What it shows, from the manifest and every valid `bench/*.json` (host and imported device
+results):
+
+- a table of the artifacts (size, precision, status, parity, task metric),
+- a table of the benchmarks (per device and runtime configuration: load, first inference,
+  p50/p90/p99, peak memory), and the ones that failed or could not run,
+- plots: size per artifact, latency per artifact × device × configuration, task metric per
+  artifact, the size / latency / accuracy trade-off, and each artifact's parity.
+
+The plots are PNGs drawn with matplotlib (no pyplot: nothing global is touched). report.html
+embeds them as data URIs and has no script or external reference, so it opens offline;
+report.md links the same PNGs, written to `report/`. The manifest is not changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .bench import results as res
+from .bundle import Bundle, load_bundle
+
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
+IMAGES_DIR = "report"
+_COLORS = {"onnx": "#1f77b4", "tflite": "#ff7f0e", "coreml": "#2ca02c"}
+_CYCLE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
+
+
+@dataclass
+class Plot:
+    name: str  # file stem
+    title: str
+    png: bytes
+    caption: str = ""
+
+
+@dataclass
+class Report:
+    md: Path
+    html: Path
+    images: list[Path] = field(default_factory=list)
+    results: int = 0
+    ignored: list[str] = field(default_factory=list)
+
+
+def write_report(path: str | Path) -> Report:
+    """Write report.md, report.html and report/*.png into the bundle at `path`."""
+    bundle = load_bundle(path, check_files=False)
+    docs, ignored = res.load_all(bundle.path)
+    plots = _plots(bundle, docs)
+    img_dir = bundle.path / IMAGES_DIR
+    img_dir.mkdir(exist_ok=True)
+    for old in img_dir.glob("*.png"):
+        old.unlink()
+    images = []
+    for p in plots:
+        f = img_dir / f"{p.name}.png"
+        f.write_bytes(p.png)
+        images.append(f)
+    md = bundle.path / REPORT_MD
+    md.write_text(_markdown(bundle, docs, ignored, plots), encoding="utf-8")
+    out = bundle.path / REPORT_HTML
+    out.write_text(_html(bundle, docs, ignored, plots), encoding="utf-8")
+    return Report(md, out, images, len(docs), ignored)
+
+
+# -- data -------------------------------------------------------------------------------------
+
+def _label(a: dict) -> str:
+    return f"{a['target']}/{a['variant']}"
+
+
+def _mb(n: int | None) -> str:
+    if n is None:
+        return "-"
+    from .inspect import human_size
+
+    return human_size(n)
+
+
+def _ms(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.3f}" if v < 10 else f"{v:.1f}"
+
+
+def _by_sha(bundle: Bundle) -> dict[str, dict]:
+    return {a["sha256"]: a for a in bundle.artifacts if a.get("sha256")}
+
+
+def _ok(docs: list[dict]) -> list[dict]:
+    return [d for d in docs if d["status"] == "ok"]
+
+
+def _series(d: dict) -> str:
+    return f"{res.device_label(d)} · {res.config_label(d)}"
+
+
+# -- plots ------------------------------------------------------------------------------------
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _plots(bundle: Bundle, docs: list[dict]) -> list[Plot]:
+    arts = [a for a in bundle.artifacts if a.get("size_bytes") is not None]
+    plots = []
+    if arts:
+        plots.append(_size_plot(arts))
+    ok = _ok(docs)
+    if ok:
+        plots.append(_latency_plot(bundle, ok))
+    metric_arts = [a for a in bundle.artifacts if isinstance((a.get("metrics") or {}).get("top1"), (int, float))]
+    if metric_arts:
+        plots.append(_metric_plot(bundle, metric_arts))
+    trade = _tradeoff_plot(bundle, ok)
+    if trade:
+        plots.append(trade)
+    par = [a for a in bundle.artifacts if isinstance((a.get("parity") or {}).get("max_abs"), (int, float))]
+    if par:
+        plots.append(_parity_plot(par))
+    return plots
+
+
+def _size_plot(arts: list[dict]) -> Plot:
+    fig = _figure(7.5, 0.5 * len(arts) + 1.4)
+    ax = fig.add_subplot()
+    labels = [_label(a) for a in arts]
+    sizes = [a["size_bytes"] / 1024 for a in arts]
+    y = range(len(arts))
+    bars = ax.barh(list(y), sizes, color=[_COLORS.get(a["target"], "#7f7f7f") for a in arts])
+    ax.set_yticks(list(y), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("size (KB)")
+    ax.set_title("Size per artifact")
+    for b, a in zip(bars, arts):
+        ax.annotate(f" {_mb(a['size_bytes'])} · {a.get('precision', '')}", (b.get_width(), b.get_y() + b.get_height() / 2),
+                    va="center", fontsize=8)
+    ax.set_xlim(0, max(sizes) * 1.35 if sizes and max(sizes) > 0 else 1)
+    ax.grid(axis="x", alpha=0.3)
+    return Plot("size", "Size per artifact", _png(fig), "File (or .mlpackage folder) size of each artifact.")
+
+
+def _latency_plot(bundle: Bundle, ok: list[dict]) -> Plot:
+    ok = sorted(ok, key=lambda d: (res.label(d), res.device_label(d), res.config_label(d)))
+    devices = sorted({res.device_label(d) for d in ok})
+    color = {s: _CYCLE[i % len(_CYCLE)] for i, s in enumerate(devices)}
+    fig = _figure(8.5, 0.42 * len(ok) + 1.8)
+    ax = fig.add_subplot()
+    y = list(range(len(ok)))
+    p50 = [d["results"]["latency_ms"]["p50"] or d["results"]["latency_ms"]["mean"] for d in ok]
+    p90 = [d["results"]["latency_ms"]["p90"] for d in ok]
+    err = [[0] * len(ok), [max(0.0, (b if b is not None else a) - a) for a, b in zip(p50, p90)]]
+    ax.barh(y, p50, xerr=err, color=[color[res.device_label(d)] for d in ok], capsize=3, error_kw={"elinewidth": 1})
+    ax.set_yticks(y, [f"{res.label(d)}  ({res.config_label(d)})" for d in ok], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("latency per inference (ms): bar p50, whisker p90")
+    ax.set_title("Latency per artifact, device and configuration")
+    ax.grid(axis="x", alpha=0.3)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=color[s], label=s) for s in devices], fontsize=7, loc="lower right")
+    caption = "Bars are coloured by device. Golden inputs on every device (benchmark_model results: random inputs)."
+    return Plot("latency", "Latency", _png(fig), caption)
+
+
+def _metric_plot(bundle: Bundle, arts: list[dict]) -> Plot:
+    fig = _figure(7.5, 0.5 * len(arts) + 1.6)
+    ax = fig.add_subplot()
+    vals = [a["metrics"]["top1"] for a in arts]
+    y = list(range(len(arts)))
+    ax.barh(y, vals, color=[_COLORS.get(a["target"], "#7f7f7f") for a in arts])
+    ax.set_yticks(y, [_label(a) for a in arts])
+    ax.invert_yaxis()
+    ref = ((bundle.manifest.get("metrics") or {}).get("torch") or {}).get("top1")
+    lo = min(vals + ([ref] if ref is not None else []))
+    ax.set_xlim(max(0.0, lo - 0.05), 1.0)
+    if ref is not None:
+        ax.axvline(ref, color="black", linestyle="--", linewidth=1, label=f"torch {ref:.4f}")
+        ax.legend(fontsize=8, loc="lower left")
+    for yi, v in zip(y, vals):
+        ax.annotate(f" {v:.4f}", (v, yi), va="center", fontsize=8)
+    n = (bundle.manifest.get("metrics") or {}).get("samples")
+    ax.set_xlabel("top-1 accuracy" + (f" on {n} samples" if n else ""))
+    ax.set_title("Task metric per artifact")
+    ax.grid(axis="x", alpha=0.3)
+    return Plot("metric", "Task metric", _png(fig), "Measured on the host runtime at export; the same file gives the same numbers on a device up to kernel rounding.")
+
+
+def _accuracy_kind(arts: list[dict]) -> tuple[str, str] | None:
+    """The accuracy figure every artifact in `arts` has: (key, label)."""
+    for key, label in (("metrics.top1", "top-1 accuracy"), ("parity.top1_agreement", "top-1 agreement with torch"),
+                       ("parity.cosine", "cosine similarity to torch")):
+        if arts and all(_figure_of(a, key) is not None for a in arts):
+            return key, label
+    return None
+
+
+def _figure_of(a: dict, key: str) -> float | None:
+    group, name = key.split(".")
+    v = (a.get(group) or {}).get(name)
+    return float(v) if isinstance(v, (int, float)) else None
+
+
+def _tradeoff_plot(bundle: Bundle, ok: list[dict]) -> Plot | None:
+    from matplotlib.lines import Line2D
+
+    by_sha = _by_sha(bundle)
+    points = []  # (x, y, size, label, series)
+    pairs = [(d, by_sha[d["model"]["sha256"]]) for d in ok if d["model"]["sha256"] in by_sha]
+    kind = _accuracy_kind([a for _, a in pairs])
+    if pairs and kind:
+        for d, a in pairs:
+            lat = d["results"]["latency_ms"]
+            points.append((lat["p50"] or lat["mean"], _figure_of(a, kind[0]), a.get("size_bytes") or 0, _label(a), _series(d)))
+        xlabel = "p50 latency (ms)"
+    else:
+        arts = [a for a in bundle.artifacts if a.get("size_bytes") is not None]
+        kind = _accuracy_kind([a for a in arts if a["status"] != "failed"])
+        if not kind:
+            return None
+        for a in arts:
+            if a["status"] != "failed":
+                points.append((a["size_bytes"] / 1024, _figure_of(a, kind[0]), a["size_bytes"], _label(a), "artifacts"))
+        xlabel = "size (KB)"
+    if not points:
+        return None
+    fig = _figure(7.5, 4.6)
+    ax = fig.add_subplot()
+    series = sorted({p[4] for p in points})
+    biggest = max(p[2] for p in points) or 1
+    handles = []
+    for i, s in enumerate(series):
+        pts = [p for p in points if p[4] == s]
+        c = _CYCLE[i % len(_CYCLE)]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=[40 + 600 * p[2] / biggest for p in pts],
+                   alpha=0.6, color=c, edgecolors="black", linewidths=0.5)
+        handles.append(Line2D([], [], marker="o", linestyle="", markersize=7, color=c, alpha=0.6, label=s))
+    # Labels of points that sit close together are stacked, not drawn over each other.
+    xs_all = [p[0] for p in points]
+    log_x = min(xs_all) > 0 and max(xs_all) / min(xs_all) > 20
+    placed: list[tuple[float, float]] = []
+    for p in sorted(points, key=lambda q: (q[1], q[0])):
+        x = math.log10(p[0]) if log_x else p[0]
+        width = (math.log10(max(xs_all)) - math.log10(min(xs_all))) if log_x else (max(xs_all) - min(xs_all))
+        near = sum(1 for (px, py) in placed if abs(px - x) <= 0.08 * (width or 1) and abs(py - p[1]) < 1e-9 + 0.02 * abs(p[1]))
+        placed.append((x, p[1]))
+        ax.annotate(p[3], (p[0], p[1]), textcoords="offset points", xytext=(8, 6 + 11 * near), fontsize=8)
+    xs = [p[0] for p in points]
+    if min(xs) > 0 and max(xs) / min(xs) > 20:
+        ax.set_xscale("log")
+    lo_x, hi_x = min(xs), max(xs)
+    span = (hi_x - lo_x) or hi_x or 1
+    if ax.get_xscale() == "linear":
+        ax.set_xlim(max(0.0, lo_x - 0.15 * span), hi_x + 0.25 * span)
+    ys = [p[1] for p in points]
+    pad = max(0.005, (max(ys) - min(ys)) * 0.3)
+    ax.set_ylim(min(ys) - pad, max(ys) + pad)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(kind[1])
+    ax.set_title("Size / latency / accuracy trade-off (marker area ∝ size)")
+    ax.grid(alpha=0.3)
+    if series != ["artifacts"]:
+        ax.legend(handles=handles, fontsize=7, loc="lower right")
+    return Plot("tradeoff", "Trade-off", _png(fig), f"Each point is an artifact on one device and configuration; up is more accurate ({kind[1]}), left is faster, bigger markers are bigger files.")
+
+
+def _parity_plot(arts: list[dict]) -> Plot:
+    fig = _figure(7.5, 0.5 * len(arts) + 1.6)
+    ax = fig.add_subplot()
+    vals = [max(a["parity"]["max_abs"], 1e-12) for a in arts]
+    y = list(range(len(arts)))
+    ax.barh(y, vals, color=["#d62728" if a["status"] == "failed" else _COLORS.get(a["target"], "#7f7f7f") for a in arts])
+    ax.set_xscale("log")
+    ax.set_yticks(y, [_label(a) for a in arts])
+    ax.invert_yaxis()
+    for yi, a, v in zip(y, arts, vals):
+        par = a["parity"]
+        bits = [f"max abs {par['max_abs']:.2g}"]
+        if "cosine" in par:
+            bits.append(f"cos {par['cosine']:.6f}")
+        if "top1_agreement" in par:
+            bits.append(f"top-1 agr {par['top1_agreement']:.3f}")
+        tol = (a.get("tolerance") or {}).get("max_abs")
+        if tol:
+            ax.plot([tol, tol], [yi - 0.4, yi + 0.4], color="black", linewidth=1.5)
+        ax.annotate("  " + ", ".join(bits), (v, yi), va="center", fontsize=7)
+    lo, hi = min(vals), max(vals + [max(((a.get("tolerance") or {}).get("max_abs") or 0) for a in arts)])
+    ax.set_xlim(lo / 10, hi * 1e4)
+    ax.set_xlabel("max abs difference from torch on the golden inputs (log); black tick: tolerance")
+    ax.set_title("Parity with the source model")
+    ax.grid(axis="x", alpha=0.3)
+    return Plot("parity", "Parity", _png(fig), "Checked at export on the host runtime against torch's outputs (unverified artifacts have no figures).")
+
+
+# -- text -------------------------------------------------------------------------------------
+
+def _artifact_rows(bundle: Bundle) -> list[list[str]]:
+    rows = []
+    for a in bundle.artifacts:
+        par = a.get("parity") or {}
+        m = a.get("metrics") or {}
+        status = a["status"]
+        if status == "unverified":
+            status += f" ({a.get('status_reason', '')})"
+        elif status == "failed":
+            status += f" ({a.get('error', '')[:120]})"
+        rows.append([
+            _label(a), a.get("path", "-"), a.get("precision", "-"), _mb(a.get("size_bytes")), status,
+            f"{par['max_abs']:.2g}" if "max_abs" in par else "-",
+            f"{par['cosine']:.6f}" if "cosine" in par else "-",
+            f"{par['top1_agreement']:.3f}" if "top1_agreement" in par else "-",
+            f"{m['top1']:.4f}" if isinstance(m.get("top1"), (int, float)) else "-",
+        ])
+    return rows
+
+
+_ART_HEAD = ["artifact", "file", "precision", "size", "status", "max abs", "cosine", "top-1 agr", "top-1"]
+_BENCH_HEAD = ["artifact", "device", "runtime / config", "load ms", "first ms", "p50 ms", "p90 ms", "p99 ms", "mean ± std ms", "peak mem Δ", "runs"]
+
+
+def _bench_rows(docs: list[dict]) -> list[list[str]]:
+    rows = []
+    for d in sorted(_ok(docs), key=lambda d: (res.label(d), res.device_label(d), res.config_label(d))):
+        r = d["results"]
+        lat = r["latency_ms"]
+        mem = r["memory"].get("peak_delta_bytes")
+        rows.append([
+            res.label(d), res.device_label(d), f"{res.config_label(d)} {d['runtime']['version']}", _ms(r["load_ms"]),
+            _ms(r["first_inference_ms"]), _ms(lat["p50"]), _ms(lat["p90"]), _ms(lat["p99"]),
+            f"{_ms(lat['mean'])} ± {_ms(lat['std'])}", _mb(max(mem, 0)) if mem is not None else "-",
+            f"{d['config']['warmup_runs']}+{d['config']['runs']}",
+        ])
+    return rows
+
+
+def _problem_rows(docs: list[dict]) -> list[list[str]]:
+    return [[res.label(d), res.device_label(d), res.config_label(d), d["status"], d.get("error") or ""]
+            for d in docs if d["status"] != "ok"]
+
+
+def _methods(docs: list[dict]) -> list[str]:
+    seen = []
+    for d in _ok(docs):
+        m = d["results"]["memory"].get("method")
+        if m and m not in seen:
+            seen.append(m)
+    return seen
+
+
+def _md_table(head: list[str], rows: list[list[str]]) -> str:
+    def cell(s: str) -> str:
+        return str(s).replace("|", "\\|").replace("\n", " ")
+
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _intro(bundle: Bundle) -> list[str]:
+    m = bundle.manifest
+    lines = [f"{m.get('description', '')}".strip()]
+    made = ", ".join(f"{k} {v}" for k, v in (m.get("created_with") or {}).items() if v)
+    lines.append(f"Task: {m['task']}. Created {m.get('created_at', '?')} with {made}.")
+    ref = ((m.get("metrics") or {}).get("torch") or {}).get("top1")
+    if ref is not None:
+        lines.append(f"Torch reference top-1: {ref:.4f} on {m['metrics'].get('samples', '?')} samples ({m['metrics'].get('dataset', '')}).")
+    return [x for x in lines if x]
+
+
+def _markdown(bundle: Bundle, docs: list[dict], ignored: list[str], plots: list[Plot]) -> str:
+    m = bundle.manifest
+    out = [f"# {m['name']} {m['version']} — mobilekit report", ""]
+    out += [line + "  " for line in _intro(bundle)] + [""]
+    out += ["## Artifacts", "", _md_table(_ART_HEAD, _artifact_rows(bundle)), ""]
+    out += ["## Benchmarks", ""]
+    rows = _bench_rows(docs)
+    if rows:
+        out += [_md_table(_BENCH_HEAD, rows), ""]
+        out += ["Times in milliseconds; `first` is the first inference after load; the percentiles are over the measured runs "
+                "(warm-up + measured in the last column). Peak memory Δ: " + " / ".join(_methods(docs)) + ".", ""]
+    else:
+        out += ["No benchmark results yet: run `mobilekit bench` (this host) and `mobilekit bench import` (devices).", ""]
+    problems = _problem_rows(docs)
+    if problems:
+        out += ["Did not run:", "", _md_table(["artifact", "device", "config", "status", "why"], problems), ""]
+    if ignored:
+        out += ["Ignored files in bench/ (not valid mobilekit.bench/1):", ""] + [f"- {x}" for x in ignored] + [""]
+    out += ["## Plots", ""]
+    for p in plots:
+        out += [f"### {p.title}", "", f"![{p.title}]({IMAGES_DIR}/{p.name}.png)", "", p.caption, ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.85em}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:1em 0 2em} figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:0.85em} .muted{color:#666;font-size:0.9em}
+"""
+
+
+def _html_table(head: list[str], rows: list[list[str]]) -> str:
+    def td(c: str) -> str:
+        num = c[:1].isdigit() and " " not in c.strip()[:12]
+        cls = ' class="num"' if num else ""
+        return f"<td{cls}>{html.escape(str(c))}</td>"
+
+    out = ["<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead><tbody>"]
+    out += ["<tr>" + "".join(td(c) for c in r) + "</tr>" for r in rows]
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def _html(bundle: Bundle, docs: list[dict], ignored: list[str], plots: list[Plot]) -> str:
+    m = bundle.manifest
+    e = html.escape
+    title = f"{m['name']} {m['version']} — mobilekit report"
+    body = [f"<h1>{e(title)}</h1>"] + [f"<p class=\"muted\">{e(x)}</p>" for x in _intro(bundle)]
+    body += ["<h2>Artifacts</h2>", _html_table(_ART_HEAD, _artifact_rows(bundle))]
+    body.append("<h2>Benchmarks</h2>")
+    rows = _bench_rows(docs)
+    if rows:
+        body.append(_html_table(_BENCH_HEAD, rows))
+        body.append("<p class=\"muted\">Times in milliseconds; <i>first</i> is the first inference after load; the "
+                    "percentiles are over the measured runs (warm-up + measured in the last column). Peak memory Δ: "
+                    + e(" / ".join(_methods(docs))) + ".</p>")
+    else:
+        body.append("<p>No benchmark results yet: run <code>mobilekit bench</code> (this host) and "
+                    "<code>mobilekit bench import</code> (devices).</p>")
+    problems = _problem_rows(docs)
+    if problems:
+        body += ["<p>Did not run:</p>", _html_table(["artifact", "device", "config", "status", "why"], problems)]
+    if ignored:
+        body.append("<p>Ignored files in bench/ (not valid mobilekit.bench/1):</p><ul>"
+                    + "".join(f"<li>{e(x)}</li>" for x in ignored) + "</ul>")
+    body.append("<h2>Plots</h2>")
+    for p in plots:
+        data = base64.b64encode(p.png).decode("ascii")
+        body.append(f"<figure id=\"plot-{p.name}\"><h3>{e(p.title)}</h3>"
+                    f"<img alt=\"{e(p.title)}\" src=\"data:image/png;base64,{data}\">"
+                    f"<figcaption>{e(p.caption)}</figcaption></figure>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{e(title)}</title>"
+            f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

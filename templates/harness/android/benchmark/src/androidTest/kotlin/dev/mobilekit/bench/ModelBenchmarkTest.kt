@@ -1,0 +1,140 @@
+package dev.mobilekit.bench
+
+import android.os.Build
+import android.util.Log
+import androidx.test.ext.junit.runners.AndroidJUnit4
+import androidx.test.platform.app.InstrumentationRegistry
+import dev.mobilekit.bench.core.Artifact
+import dev.mobilekit.bench.core.BenchProtocol
+import dev.mobilekit.bench.core.BenchResult
+import dev.mobilekit.bench.core.BundleManifest
+import dev.mobilekit.bench.core.DeviceInfo
+import dev.mobilekit.bench.core.Golden
+import dev.mobilekit.bench.core.RunConfig
+import dev.mobilekit.bench.core.Sha256
+import org.junit.Assert.assertTrue
+import org.junit.Test
+import org.junit.runner.RunWith
+import java.io.File
+
+/**
+ * Benchmarks every .tflite (CPU/XNNPACK, GPU, NNAPI) and .onnx (CPU, NNAPI) artifact of the
+ * bundle on this device and writes one `mobilekit.bench/1` JSON file per configuration.
+ *
+ * Instrumentation arguments (`-e name value`, or Firebase Test Lab `--environment-variables`):
+ * `runs` (default 50), `warmup` (5), `threads` (4), `only` (comma-separated targets or
+ * target/variant labels), `delegates` (comma-separated: xnnpack,gpu,nnapi,ort-cpu,ort-nnapi).
+ * Results go to `<external files>/mobilekit-bench/` of the test app; scripts/run_instrumented.sh
+ * pulls them.
+ */
+@RunWith(AndroidJUnit4::class)
+class ModelBenchmarkTest {
+    private val tag = "MobileKitBench"
+
+    @Test
+    fun benchmarkEveryModel() {
+        val instrumentation = InstrumentationRegistry.getInstrumentation()
+        val args = InstrumentationRegistry.getArguments()
+        val runs = args.getString("runs")?.toInt() ?: 50
+        val warmup = args.getString("warmup")?.toInt() ?: 5
+        val threads = args.getString("threads")?.toInt() ?: 4
+        val only =
+            args
+                .getString("only")
+                ?.split(',')
+                ?.map { it.trim() }
+                ?.filter { it.isNotEmpty() }
+                .orEmpty()
+        val wanted = (args.getString("delegates") ?: "xnnpack,gpu,nnapi,ort-cpu,ort-nnapi").split(',').map { it.trim() }.toSet()
+
+        val assets = instrumentation.context.assets
+        val cache = File(instrumentation.targetContext.cacheDir, "mobilekit-bundle")
+        val outDir = File(instrumentation.targetContext.getExternalFilesDir(null), "mobilekit-bench")
+        outDir.mkdirs()
+        val manifest = BundleManifest.parse(assets.open("manifest.json").use { String(it.readBytes(), Charsets.UTF_8) })
+        val golden = Golden.load { rel -> assets.open(manifest.golden.trimEnd('/') + "/" + rel).use { it.readBytes() } }
+        val device = deviceInfo()
+        val failures = mutableListOf<String>()
+        var written = 0
+
+        for (artifact in manifest.artifacts.filter { it.runnable && it.target in setOf("tflite", "onnx") }) {
+            if (only.isNotEmpty() && artifact.target !in only && artifact.label !in only) continue
+            val file = File(cache, artifact.path)
+            file.parentFile?.mkdirs()
+            assets.open(artifact.path).use { input -> file.outputStream().use { input.copyTo(it) } }
+            val sha = Sha256.of(file)
+            for (backend in backends(artifact, file, golden, threads, wanted)) {
+                val result = runOne(backend, artifact, sha, device, warmup, runs)
+                File(outDir, result.fileName()).writeText(result.toJson())
+                written++
+                Log.i(tag, "${artifact.label} ${backend.runtime} ${backend.backend}: ${result.status} ${result.error ?: ""}")
+                if (result.status == "failed" && backend.backend == "cpu") failures += "${artifact.label} ${backend.runtime}: ${result.error}"
+            }
+        }
+        Log.i(tag, "wrote $written result(s) to ${outDir.absolutePath}")
+        assertTrue("CPU benchmarks failed: $failures", failures.isEmpty())
+    }
+
+    private fun backends(
+        artifact: Artifact,
+        file: File,
+        golden: Golden,
+        threads: Int,
+        wanted: Set<String>,
+    ): List<Backend> =
+        when (artifact.target) {
+            "tflite" -> {
+                listOf("xnnpack", "gpu", "nnapi").filter { it in wanted }.map { TfliteBackend(file, artifact, golden, it, threads) }
+            }
+
+            "onnx" -> {
+                listOf("ort-cpu" to "cpu", "ort-nnapi" to "nnapi")
+                    .filter { it.first in wanted }
+                    .map { OrtBackend(file, artifact, golden, it.second, threads) }
+            }
+
+            else -> {
+                emptyList()
+            }
+        }
+
+    private fun runOne(
+        backend: Backend,
+        artifact: Artifact,
+        sha: String,
+        device: DeviceInfo,
+        warmup: Int,
+        runs: Int,
+    ): BenchResult {
+        val config = RunConfig(backend.backend, backend.delegate, null, backend.threads, warmup, runs)
+        val version = if (backend.runtime == "litert") BuildConfig.LITERT_VERSION else BuildConfig.ORT_VERSION
+        val tool = "mobilekit android harness (androidx.test)"
+        return try {
+            val timings = BenchProtocol(warmup, runs).measure(init = { backend.init() }, load = { backend.load() })
+            val notes =
+                listOf(
+                    "init: runtime and delegate set-up; load: model file to a ready interpreter/session",
+                    "first inference is one call after load, outside the $warmup warm-up and $runs measured runs",
+                )
+            BenchResult(tool, device, backend.runtime, version, artifact, sha, config, "ok", null, timings, notes)
+        } catch (e: Unsupported) {
+            BenchResult(tool, device, backend.runtime, version, artifact, sha, config, "unsupported", e.message, null)
+        } catch (e: Throwable) {
+            val why = "${e.javaClass.simpleName}: ${e.message ?: ""}".take(300)
+            BenchResult(tool, device, backend.runtime, version, artifact, sha, config, "failed", why, null)
+        }
+    }
+
+    private fun deviceInfo(): DeviceInfo {
+        val soc = if (Build.VERSION.SDK_INT >= 31) "${Build.SOC_MANUFACTURER} ${Build.SOC_MODEL}" else Build.HARDWARE
+        return DeviceInfo(
+            platform = "android",
+            model = Build.MODEL,
+            os = "Android ${Build.VERSION.RELEASE} (API ${Build.VERSION.SDK_INT})",
+            cores = Runtime.getRuntime().availableProcessors(),
+            arch = Build.SUPPORTED_ABIS.firstOrNull(),
+            manufacturer = Build.MANUFACTURER,
+            soc = soc,
+        )
+    }
+}

@@ -1,0 +1,20 @@
+// The mobilekit device benchmark for Android, generated into <bundle>/harness/android/.
+// It benchmarks the bundle two folders up (see benchmark/build.gradle.kts).
+pluginManagement {
+    repositories {
+        google()
+        mavenCentral()
+        gradlePluginPortal()
+    }
+}
+
+dependencyResolutionManagement {
+    repositoriesMode.set(RepositoriesMode.FAIL_ON_PROJECT_REPOS)
+    repositories {
+        google()
+        mavenCentral()
+    }
+}
+
+rootProject.name = "mobilekit-bench-harness"
+include(":benchmark")

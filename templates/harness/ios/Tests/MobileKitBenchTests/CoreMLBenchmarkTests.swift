@@ -1,0 +1,180 @@
+import CoreML
+import CoreVideo
+import Foundation
+import MobileKitBenchCore
+import XCTest
+
+/// Benchmarks every Core ML package of the bundle with each compute-unit setting and writes one
+/// `mobilekit.bench/1` JSON per configuration: to the app's Documents/mobilekit-bench folder, as
+/// an XCTest attachment, and as a `MOBILEKIT-BENCH-JSON {…}` line in the test log, which
+/// `mobilekit bench import BUNDLE xcodebuild.log` reads.
+///
+/// Environment (with xcodebuild, prefix each with TEST_RUNNER_): MOBILEKIT_RUNS (50),
+/// MOBILEKIT_WARMUP (5), MOBILEKIT_COMPUTE_UNITS (cpuOnly,cpuAndGPU,cpuAndNeuralEngine,all),
+/// MOBILEKIT_ONLY (comma-separated variants).
+final class CoreMLBenchmarkTests: XCTestCase {
+    static let allUnits: [(String, MLComputeUnits)] = [
+        ("cpuOnly", .cpuOnly),
+        ("cpuAndGPU", .cpuAndGPU),
+        ("cpuAndNeuralEngine", .cpuAndNeuralEngine),
+        ("all", .all),
+    ]
+
+    func testBenchmarkEveryCoreMLPackage() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let runs = Int(env["MOBILEKIT_RUNS"] ?? "") ?? 50
+        let warmup = Int(env["MOBILEKIT_WARMUP"] ?? "") ?? 5
+        let wantedUnits = Set((env["MOBILEKIT_COMPUTE_UNITS"] ?? "cpuOnly,cpuAndGPU,cpuAndNeuralEngine,all").split(separator: ",").map(String.init))
+        let only = Set((env["MOBILEKIT_ONLY"] ?? "").split(separator: ",").map(String.init))
+
+        guard let root = Bundle.module.url(forResource: "bundle", withExtension: nil),
+              FileManager.default.fileExists(atPath: root.appendingPathComponent("manifest.json").path) else {
+            XCTFail("Resources/bundle has no manifest.json: run scripts/prepare.sh first")
+            return
+        }
+        let manifest = try BundleManifest.parse(Data(contentsOf: root.appendingPathComponent("manifest.json")))
+        let golden = try Golden.load(folder: root.appendingPathComponent(manifest.golden))
+        let device = currentDevice()
+        let outDir = try FileManager.default.url(for: .documentDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
+            .appendingPathComponent("mobilekit-bench")
+        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+
+        let packages = manifest.artifacts.filter { $0.target == "coreml" && $0.runnable && (only.isEmpty || only.contains($0.variant)) }
+        XCTAssertFalse(packages.isEmpty, "the bundle has no Core ML package to benchmark")
+        var failures: [String] = []
+        for artifact in packages {
+            let packageURL = root.appendingPathComponent(artifact.path)
+            let sha = try bundleSha256(packageURL)
+            // init: compiling the .mlpackage to .mlmodelc (done once per package; every compute
+            // unit setting loads the same compiled model).
+            let t0 = DispatchTime.now()
+            let compiled = try await MLModel.compileModel(at: packageURL)
+            let initMs = elapsedMs(since: t0)
+            defer { try? FileManager.default.removeItem(at: compiled) }
+            for (unitsName, units) in Self.allUnits where wantedUnits.contains(unitsName) {
+                let result = benchmark(artifact: artifact, compiled: compiled, sha: sha, unitsName: unitsName, units: units,
+                                       initMs: initMs, golden: golden, device: device, warmup: warmup, runs: runs)
+                let data = try result.json()
+                try data.write(to: outDir.appendingPathComponent(result.fileName))
+                let attachment = XCTAttachment(data: data, uniformTypeIdentifier: "public.json")
+                attachment.name = result.fileName
+                attachment.lifetime = .keepAlways
+                add(attachment)
+                let line = try String(decoding: result.json(pretty: false), as: UTF8.self)
+                print("MOBILEKIT-BENCH-JSON \(line)")
+                if result.status == "failed" { failures.append("\(artifact.label) \(unitsName): \(result.error ?? "")") }
+            }
+        }
+        print("mobilekit: wrote results to \(outDir.path)")
+        XCTAssertTrue(failures.isEmpty, "benchmarks failed: \(failures)")
+    }
+
+    private func benchmark(artifact: Artifact, compiled: URL, sha: String, unitsName: String, units: MLComputeUnits,
+                           initMs: Double, golden: Golden, device: DeviceInfo, warmup: Int, runs: Int) -> BenchResult {
+        let v = ProcessInfo.processInfo.operatingSystemVersion
+        let runtimeVersion = "\(device.platform == "ios" ? "iOS" : "macOS") \(v.majorVersion).\(v.minorVersion).\(v.patchVersion)"
+        let backend = ["cpuOnly": "cpu", "cpuAndGPU": "gpu", "cpuAndNeuralEngine": "npu", "all": "all"][unitsName] ?? unitsName
+        func result(_ status: String, _ error: String?, _ timings: Timings?) -> BenchResult {
+            BenchResult(tool: "mobilekit ios harness (XCTest)", device: device, runtimeName: "coreml",
+                        runtimeVersion: runtimeVersion, artifact: artifact, modelSha256: sha, backend: backend,
+                        computeUnits: unitsName, warmupRuns: warmup, runs: runs, status: status, error: error,
+                        timings: timings, notes: [
+                            "init: compiling the .mlpackage (MLModel.compileModel); load: MLModel(contentsOf:configuration:)",
+                            "first inference is one call after load, outside the \(warmup) warm-up and \(runs) measured runs",
+                        ])
+        }
+        do {
+            let memory = PeakMemory()
+            let config = MLModelConfiguration()
+            config.computeUnits = units
+            memory.reset()
+            let t0 = DispatchTime.now()
+            let model = try MLModel(contentsOf: compiled, configuration: config)
+            let loadMs = elapsedMs(since: t0)
+            memory.sample()
+            let feeds = try (0..<golden.samples).map { try features(model: model, artifact: artifact, golden: golden, sample: $0) }
+            var t = DispatchTime.now()
+            _ = try model.prediction(from: feeds[0])
+            let firstMs = elapsedMs(since: t)
+            memory.sample()
+            for i in 0..<warmup { _ = try model.prediction(from: feeds[(i + 1) % feeds.count]) }
+            var runsMs: [Double] = []
+            runsMs.reserveCapacity(runs)
+            for i in 0..<runs {
+                t = DispatchTime.now()
+                _ = try model.prediction(from: feeds[i % feeds.count])
+                runsMs.append(elapsedMs(since: t))
+                memory.sample()
+            }
+            return result("ok", nil, Timings(initMs: initMs, loadMs: loadMs, firstInferenceMs: firstMs, runsMs: runsMs, memory: memory.result()))
+        } catch {
+            return result("failed", "\(type(of: error)): \(error.localizedDescription)", nil)
+        }
+    }
+
+    /// The golden sample as the model's features: image inputs as pixel buffers made from the
+    /// golden pixels, multi-array inputs from the golden (preprocessed) inputs.
+    private func features(model: MLModel, artifact: Artifact, golden: Golden, sample: Int) throws -> MLFeatureProvider {
+        var dict: [String: MLFeatureValue] = [:]
+        for (name, desc) in model.modelDescription.inputDescriptionsByName {
+            let spec = artifact.inputs.first { $0.tensor == name }?.name ?? name
+            if desc.type == .image, let constraint = desc.imageConstraint {
+                guard let pixels = golden.pixels[spec] else {
+                    throw NSError(domain: "mobilekit", code: 1, userInfo: [NSLocalizedDescriptionKey: "no golden pixels for image input \(spec)"])
+                }
+                dict[name] = MLFeatureValue(pixelBuffer: try pixelBuffer(try pixels.sample(sample), constraint: constraint))
+            } else if desc.type == .multiArray, let constraint = desc.multiArrayConstraint {
+                guard let input = golden.inputs[spec] else {
+                    throw NSError(domain: "mobilekit", code: 2, userInfo: [NSLocalizedDescriptionKey: "no golden input \(spec)"])
+                }
+                let values = try input.sample(sample).floats()
+                let array = try MLMultiArray(shape: constraint.shape, dataType: constraint.dataType == .int32 ? .int32 : .float32)
+                for (i, value) in values.enumerated() where i < array.count {
+                    array[i] = NSNumber(value: constraint.dataType == .int32 ? Float(Int32(value)) : value)
+                }
+                dict[name] = MLFeatureValue(multiArray: array)
+            }
+        }
+        return try MLDictionaryFeatureProvider(dictionary: dict)
+    }
+
+    /// uint8 NHWC RGB pixels (1, H, W, C) → a BGRA or one-component pixel buffer.
+    private func pixelBuffer(_ pixels: NpyArray, constraint: MLImageConstraint) throws -> CVPixelBuffer {
+        let h = pixels.shape[1]
+        let w = pixels.shape[2]
+        let c = pixels.shape.count > 3 ? pixels.shape[3] : 1
+        let gray = constraint.pixelFormatType == kCVPixelFormatType_OneComponent8
+        var buffer: CVPixelBuffer?
+        let attrs = [kCVPixelBufferIOSurfacePropertiesKey: [:]] as CFDictionary
+        let status = CVPixelBufferCreate(kCFAllocatorDefault, w, h, gray ? kCVPixelFormatType_OneComponent8 : kCVPixelFormatType_32BGRA, attrs, &buffer)
+        guard status == kCVReturnSuccess, let pb = buffer else {
+            throw NSError(domain: "mobilekit", code: 3, userInfo: [NSLocalizedDescriptionKey: "CVPixelBufferCreate failed (\(status))"])
+        }
+        let bytes = pixels.bytes()
+        CVPixelBufferLockBaseAddress(pb, [])
+        defer { CVPixelBufferUnlockBaseAddress(pb, []) }
+        let base = CVPixelBufferGetBaseAddress(pb)!.assumingMemoryBound(to: UInt8.self)
+        let stride = CVPixelBufferGetBytesPerRow(pb)
+        for y in 0..<h {
+            for x in 0..<w {
+                let src = (y * w + x) * c
+                let r = bytes[src]
+                let g = c > 1 ? bytes[src + 1] : r
+                let b = c > 2 ? bytes[src + 2] : r
+                if gray {
+                    base[y * stride + x] = r
+                } else {
+                    base[y * stride + x * 4] = b
+                    base[y * stride + x * 4 + 1] = g
+                    base[y * stride + x * 4 + 2] = r
+                    base[y * stride + x * 4 + 3] = 255
+                }
+            }
+        }
+        return pb
+    }
+}
+
+func elapsedMs(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+}

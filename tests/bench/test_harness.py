@@ -1,0 +1,210 @@
+"""The generated device harnesses: layout, the pure-Kotlin core compiled with kotlinc and checked
+against the Python implementation, ktlint on the Kotlin and Gradle scripts, Swift syntax."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from benchkit import require_tool
+from mobilekit.bench import results as res
+from mobilekit.bench.harness import generate
+from mobilekit.bundle import sha256
+from mobilekit.cli_bench import bench
+from test_importer import fake_bundle
+from test_results import sample_result
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory) -> Path:
+    root = fake_bundle(tmp_path_factory.mktemp("harness") / "fake")
+    result = CliRunner().invoke(bench, ["harness", str(root)])
+    assert result.exit_code == 0, result.output
+    return root / "harness"
+
+
+def test_layout_and_rendering(harness):
+    android, ios = harness / "android", harness / "ios"
+    for rel in ("settings.gradle.kts", "build.gradle.kts", "gradle/libs.versions.toml", "benchmark/build.gradle.kts",
+                "benchmark/src/androidTest/kotlin/dev/mobilekit/bench/ModelBenchmarkTest.kt",
+                "benchmark/src/main/kotlin/dev/mobilekit/bench/core/Stats.kt", "scripts/benchmark_model.sh", "README.md"):
+        assert (android / rel).is_file(), rel
+    for rel in ("Package.swift", "Tests/MobileKitBenchTests/CoreMLBenchmarkTests.swift", "scripts/prepare.sh", "README.md"):
+        assert (ios / rel).is_file(), rel
+    readme = (android / "README.md").read_text()
+    assert "{{" not in readme and "fake 1.0.0" in readme and "`tflite/model.tflite`" in readme
+    assert "Firebase Test Lab" in readme and "adb shell am instrument" in readme
+    record = json.loads((android / "mobilekit-harness.json").read_text())
+    assert [a["path"] for a in record["artifacts"]] == ["onnx/model.onnx", "tflite/model.tflite"]
+    assert "no coreml artifact" in (ios / "README.md").read_text()
+    for script in [*android.glob("scripts/*.sh"), *ios.glob("scripts/*.sh")]:
+        assert script.stat().st_mode & stat.S_IXUSR, script
+        subprocess.run(["bash", "-n", str(script)], check=True)
+    # Android sources: Android imports only outside the pure core
+    for kt in (android / "benchmark/src/main").rglob("*.kt"):
+        assert "import android" not in kt.read_text() and "import androidx" not in kt.read_text(), kt
+
+
+def test_regenerating_keeps_pulled_results(harness):
+    root = harness.parent
+    (harness / "android" / "results").mkdir(exist_ok=True)
+    (harness / "android" / "results" / "x.json").write_text("{}")
+    generate(root, platforms=("android",))
+    assert (harness / "android" / "results" / "x.json").exists()
+
+
+_KOTLIN_CHECK = r"""
+import dev.mobilekit.bench.core.BenchProtocol
+import dev.mobilekit.bench.core.BenchResult
+import dev.mobilekit.bench.core.BenchSession
+import dev.mobilekit.bench.core.BundleManifest
+import dev.mobilekit.bench.core.DeviceInfo
+import dev.mobilekit.bench.core.Golden
+import dev.mobilekit.bench.core.Json
+import dev.mobilekit.bench.core.Npy
+import dev.mobilekit.bench.core.PeakMemory
+import dev.mobilekit.bench.core.RunConfig
+import dev.mobilekit.bench.core.Sha256
+import dev.mobilekit.bench.core.Stats
+import dev.mobilekit.bench.core.Tensors
+import java.io.File
+
+fun main(args: Array<String>) {
+    val dir = File(args[0])
+    val runs = (Json.parse(File(dir, "runs.json").readText()) as List<*>).map { (it as Number).toDouble() }.toDoubleArray()
+    val f32 = Npy.parse(File(dir, "f32.npy").readBytes()).sample(1)
+    val manifest = BundleManifest.parse(File(dir, "bundle/manifest.json").readText())
+    val art = manifest.artifacts.first { it.target == "tflite" }
+    val golden = Golden.load { File(dir, "golden/$it").readBytes() }
+    val mem = PeakMemory()
+    mem.reset()
+    val big = ByteArray(120_000_000) { 1 }
+    val m = mem.result()
+    val session = object : BenchSession {
+        override fun infer(sample: Int) { Thread.sleep(1) }
+        override fun close() {}
+    }
+    val timings = BenchProtocol(2, 5).measure(init = {}, load = { session })
+    val result = BenchResult(
+        "kotlin check", DeviceInfo("linux", "jvm", "Linux", 2), "litert", "1.4.0", art,
+        Sha256.of(File(dir, "bundle/" + art.path)), RunConfig("cpu", "xnnpack", null, 2, 2, 5), "ok", null, timings,
+    )
+    val out = linkedMapOf(
+        "latency" to Stats.latency(runs).toMap(),
+        "f32_shape" to f32.shape.toList(),
+        "f32_sample1" to f32.floats().map { it.toDouble() },
+        "nhwc" to Tensors.nchwToNhwc(f32.floats(), f32.shape).map { it.toDouble() },
+        "i64" to Npy.parse(File(dir, "i64.npy").readBytes()).longs().toList(),
+        "u8" to Npy.parse(File(dir, "u8.npy").readBytes()).floats().map { it.toDouble() },
+        "quantized" to Tensors.quantize(floatArrayOf(-1f, 0f, 0.52f, 10f, -20f), 0.05f, 3, -128, 127).toList(),
+        "sha_dir" to Sha256.of(File(dir, "pkg")),
+        "golden_samples" to golden.samples,
+        "golden_input" to golden.input("image", 2).floats().map { it.toDouble() },
+        "memory" to m.toMap(),
+        "big" to big.size,
+        "result" to result.toMap(),
+        "file_name" to result.fileName(),
+        "roundtrip" to Json.parse(Json.write(Json.parse(File(dir, "sample.json").readText()))),
+    )
+    println(Json.write(out))
+}
+"""
+
+
+@pytest.mark.slow
+def test_kotlin_core_compiles_and_agrees_with_python(harness, tmp_path):
+    kotlinc = require_tool("kotlinc")
+    core = sorted((harness / "android/benchmark/src/main/kotlin").rglob("*.kt"))
+    check = tmp_path / "Check.kt"
+    check.write_text(_KOTLIN_CHECK)
+    jar = tmp_path / "check.jar"
+    proc = subprocess.run([kotlinc, *map(str, core), str(check), "-include-runtime", "-d", str(jar)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    rng = np.random.default_rng(1)
+    data = tmp_path / "data"
+    data.mkdir()
+    runs = list(rng.gamma(2.0, 3.0, 37).round(6))
+    (data / "runs.json").write_text(json.dumps(runs))
+    f32 = rng.standard_normal((3, 3, 4, 5)).astype(np.float32)
+    np.save(data / "f32.npy", f32)
+    np.save(data / "i64.npy", np.array([[1, -2, 3_000_000_000]], dtype=np.int64))
+    np.save(data / "u8.npy", np.array([[0, 7, 255]], dtype=np.uint8))
+    (data / "golden").mkdir()
+    np.save(data / "golden" / "inputs.image.npy", f32)
+    (data / "golden" / "index.json").write_text(json.dumps({"samples": 3, "inputs": {"image": {"file": "inputs.image.npy"}}}))
+    pkg = data / "pkg"  # a folder like an .mlpackage, with names whose string and path orders differ
+    for rel, content in {"a.b": b"1", "a/b": b"2", "Manifest.json": b"{}", "Data/com.apple.CoreML/model.mlmodel": b"m"}.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_bytes(content)
+    fake_bundle(data / "bundle")
+    sample = sample_result()
+    (data / "sample.json").write_text(json.dumps(sample))
+
+    proc = subprocess.run(["java", "-jar", str(jar), str(data)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+
+    expected = res.latency_stats(runs)
+    for k, v in expected.items():
+        assert out["latency"][k] == pytest.approx(v, abs=2e-6), k
+    assert out["f32_shape"] == [1, 3, 4, 5]
+    np.testing.assert_allclose(out["f32_sample1"], f32[1].ravel(), rtol=1e-6)
+    np.testing.assert_allclose(out["nhwc"], f32[1:2].transpose(0, 2, 3, 1).ravel(), rtol=1e-6)
+    assert out["i64"] == [1, -2, 3_000_000_000] and out["u8"] == [0, 7, 255]
+    x = np.array([-1, 0, 0.52, 10, -20], np.float32)
+    assert out["quantized"] == np.clip(np.round(x / np.float32(0.05)) + 3, -128, 127).astype(int).tolist()
+    assert out["sha_dir"] == sha256(pkg)
+    assert out["golden_samples"] == 3
+    np.testing.assert_allclose(out["golden_input"], f32[2].ravel(), rtol=1e-6)
+    assert out["memory"]["peak_delta_bytes"] > 60_000_000, out["memory"]  # the 120 MB array
+    doc = out["result"]
+    assert res.errors(doc) == [], res.errors(doc)
+    assert doc["model"]["sha256"] == sha256(data / "bundle/tflite/model.tflite")
+    assert len(doc["results"]["runs_ms"]) == 5 and min(doc["results"]["runs_ms"]) >= 1.0
+    assert out["file_name"] == "linux-jvm-tflite-fp32-litert-cpu-xnnpack-t2.json"
+    assert out["roundtrip"] == json.loads(json.dumps(sample))
+
+
+@pytest.mark.slow
+def test_kotlin_and_gradle_scripts_pass_ktlint(harness):
+    ktlint = require_tool("ktlint")
+    android = harness / "android"
+    proc = subprocess.run([ktlint, "--relative", "**/*.kt", "**/*.kts"], cwd=android, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    checked = list(android.rglob("*.kt")) + list(android.rglob("*.kts"))
+    assert len(checked) >= 12
+
+
+def _swift_errors(source: bytes) -> list[str]:
+    import tree_sitter_swift
+    from tree_sitter import Language, Parser
+
+    tree = Parser(Language(tree_sitter_swift.language())).parse(source)
+    found = []
+
+    def walk(node):
+        if node.type == "ERROR" or node.is_missing:
+            found.append(f"{node.start_point[0] + 1}:{node.start_point[1] + 1} {node.type}")
+        for child in node.children:
+            walk(child)
+
+    walk(tree.root_node)
+    return found
+
+
+def test_swift_files_parse_without_errors(harness):
+    files = sorted((harness / "ios").rglob("*.swift"))
+    assert len(files) >= 7
+    for f in files:
+        assert _swift_errors(f.read_bytes()) == [], f
+    assert _swift_errors(b"func broken( {\n  let x = \n}\n")  # the check does catch errors
