@@ -8,53 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
-from functools import wraps
-from typing import Any, Callable
 
 import click
 
 from . import __version__
-from .errors import InternalError, MobileKitError
-
-
-def _progress(as_json: bool):
-    from . import progress
-
-    if as_json:
-        return progress.Silent()
-    if sys.stderr.isatty():
-        return progress.Rich()
-    return progress.Plain()
-
-
-def _handle_errors(fn: Callable) -> Callable:
-    """Turn exceptions into one line and an exit code; --debug shows the traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = click.get_current_context().find_root().params.get("debug", False)
-        try:
-            return fn(*args, **kwargs)
-        except MobileKitError as exc:
-            if debug:
-                traceback.print_exc()
-            for line in getattr(exc, "lines", []):
-                click.echo(f"  {line}", err=True)
-            click.echo(f"error: {exc.one_line()}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted: nothing was changed", err=True)
-            sys.exit(130)
-        except click.exceptions.Exit:
-            raise
-        except Exception as exc:
-            if debug:
-                traceback.print_exc()
-            click.echo(f"error: {InternalError(f'{type(exc).__name__}: {exc}').one_line()} (run with --debug for the traceback)", err=True)
-            sys.exit(InternalError.exit_code)
-
-    return wrapper
+from ._cli_support import _handle_errors, _progress
+from .cli_bench import bench, report
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -255,9 +214,6 @@ def doctor(as_json) -> None:
         for line in lines(data):
             click.echo(line)
 
-
-# Registered last: cli_bench imports _handle_errors from this module.
-from .cli_bench import bench, report  # noqa: E402
 
 main.add_command(bench)
 main.add_command(report)

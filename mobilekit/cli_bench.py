@@ -6,7 +6,7 @@
     mobilekit report BUNDLE [--json]
 
 Thin: parse, call mobilekit.bench / mobilekit.report, print. Errors are mapped to exit codes by
-`mobilekit.cli._handle_errors` (2 bad input or bundle, 1 a benchmark failed, 3 a bug).
+`mobilekit._cli_support._handle_errors` (2 bad input or bundle, 1 a benchmark failed, 3 a bug).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 
 import click
 
-from .cli import _handle_errors
+from ._cli_support import _handle_errors
 
 
 class _DefaultToRun(click.Group):
