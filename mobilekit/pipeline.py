@@ -276,8 +276,6 @@ def _convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: P
         onnx_path = reusable
     elif later and "onnx" not in tgts:
         # The ONNX-based targets need an fp32 ONNX even when the user did not ask for one.
-        from .targets.onnx import TARGET as onnx_target  # noqa: F401  (registered name below)
-
         job = _job("onnx", cfg, spec, captured, work / "onnx-base", work, None, None, versions)
         job.options = {"opset": 18, "dynamic_batch": False, "variants": ["fp32"]}
         w = RunningWorker(job, logs / "onnx-base.log", cfg.timeout)

@@ -22,7 +22,6 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .bench import results as res
 from .bundle import Bundle, load_bundle

@@ -1,8 +1,6 @@
 """The CLI through click's CliRunner: exit codes, one-line errors, nothing lost."""
 
 import json
-import pickle
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +12,7 @@ from mobilekit.cli import main
 
 pytestmark = pytest.mark.slow
 
-BASE = f"""
+BASE = """
 name = "tiny"
 task = "image_classification"
 source = "tiny_models:build"

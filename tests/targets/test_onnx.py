@@ -1,7 +1,6 @@
 """The ONNX target on the shipped digits model: every variant verified on ONNX Runtime."""
 
 import json
-from pathlib import Path
 
 import onnx
 import pytest
