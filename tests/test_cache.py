@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_unchanged_targets_are_reused_and_only_the_changed_one_converts(tmp_path):
-    cfg = tiny_models.config(tmp_path, targets=["onnx", "coreml"], coreml={"variants": ["fp16"]})
+    cfg = tiny_models.config(tmp_path, targets=["onnx", "tflite"], tflite={"variants": ["fp32"]})
     t = time.perf_counter()
     first = mobilekit.export(config=cfg)
     first_s = time.perf_counter() - t
@@ -24,10 +24,10 @@ def test_unchanged_targets_are_reused_and_only_the_changed_one_converts(tmp_path
     assert second_s <= 0.2 * first_s, (first_s, second_s)
     assert second.manifest["stages"]["convert"] < 1.0
 
-    third = mobilekit.export(config={**cfg, "coreml": {"variants": ["fp16"], "minimum_deployment_target": "iOS17"}})
+    third = mobilekit.export(config={**cfg, "tflite": {"variants": ["fp32", "fp16"]}})
     ran = {a["target"] for a in third.artifacts if not a.get("cached")}
-    assert ran == {"coreml"}
-    assert (third.path / "logs/coreml.log").stat().st_mtime > (third.path / "logs/onnx.log").stat().st_mtime
+    assert ran == {"tflite"}
+    assert (third.path / "logs/tflite.log").stat().st_mtime > (third.path / "logs/onnx.log").stat().st_mtime
 
     forced = mobilekit.export(config=cfg, force=True)
     assert not any(a.get("cached") for a in forced.artifacts)
