@@ -1,52 +1,25 @@
 """The shipped demo export (what `make demo` runs), done once with the network blocked.
 
-Rule 2: a sitecustomize on PYTHONPATH makes every process of the export (the CLI and each
-converter worker) refuse sockets other than AF_UNIX and log each attempt.
+Rule 2: with `netblock`, every process of the export (the CLI and each converter worker)
+refuses sockets other than AF_UNIX and logs each attempt.
 """
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
 from conftest import ROOT
 from mobilekit.bundle import load_bundle
+from netblock import blocked_env
 
 pytestmark = pytest.mark.slow
-
-BLOCKER = textwrap.dedent(
-    """
-    import os, socket
-    _log = os.environ["MOBILEKIT_TEST_NET_LOG"]
-    _real_connect = socket.socket.connect
-
-    def _refuse(what, *args):
-        with open(_log, "a") as fh:
-            fh.write(f"{os.getpid()} {what} {args!r}\\n")
-        raise OSError(101, "Network is unreachable (blocked by test)")
-
-    def connect(self, address):
-        if self.family == socket.AF_UNIX:
-            return _real_connect(self, address)
-        _refuse("connect", address)
-
-    socket.socket.connect = connect
-    socket.socket.connect_ex = lambda self, address: connect(self, address)
-    socket.getaddrinfo = lambda *a, **k: _refuse("getaddrinfo", a[:2])
-    socket.create_connection = lambda address, *a, **k: _refuse("create_connection", address)
-    """
-)
-
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo")
-    (tmp / "sitecustomize.py").write_text(BLOCKER)
-    log = tmp / "net.log"
-    env = dict(os.environ, PYTHONPATH=f"{tmp}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", MOBILEKIT_TEST_NET_LOG=str(log))
+    env, log = blocked_env(tmp)
     probe = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection(('example.org', 80))"],
                            env=env, capture_output=True, text=True)
     assert probe.returncode != 0 and "blocked by test" in probe.stderr  # the blocker is active in children

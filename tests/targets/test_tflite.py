@@ -8,11 +8,9 @@ calibration .npz) and calls `TARGET.convert(job)` directly; the files are then r
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ from mobilekit.errors import ConfigError, ConversionError, UserError
 from mobilekit.targets import tflite
 from mobilekit.targets.base import ArtifactRecord, ConvertJob
 from mobilekit.targets.tflite import TARGET
+from netblock import blocked_env
 
 ZOO = Path(__file__).resolve().parents[2] / "mobilekit" / "zoo"
 ALL = ["fp32", "fp16", "int8-dynamic", "int8"]
@@ -318,41 +317,15 @@ def test_every_converter_failing_is_a_conversion_error(digits):
             digits.convert("all-broken", variants=["fp32"])
 
 
-BLOCKER = textwrap.dedent(
-    """
-    import os, socket
-    _log = os.environ["MOBILEKIT_TEST_NET_LOG"]
-    _real_connect = socket.socket.connect
-
-    def _refuse(what, *args):
-        with open(_log, "a") as fh:
-            fh.write(f"{os.getpid()} {what} {args!r}\\n")
-        raise OSError(101, "Network is unreachable (blocked by test)")
-
-    def connect(self, address):
-        if self.family == socket.AF_UNIX:
-            return _real_connect(self, address)
-        _refuse("connect", address)
-
-    socket.socket.connect = connect
-    socket.socket.connect_ex = lambda self, address: connect(self, address)
-    socket.getaddrinfo = lambda *a, **k: _refuse("getaddrinfo", a[:2])
-    socket.create_connection = lambda address, *a, **k: _refuse("create_connection", address)
-    """
-)
-
-
 @pytest.mark.slow
 def test_worker_process_offline_integer_io_and_same_bytes(digits, digits_auto, tmp_path):
     """The production path: `python -m mobilekit.worker` in a fresh process, network blocked."""
-    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
-    log = tmp_path / "net.log"
+    env, log = blocked_env(tmp_path)
     job = digits.job("worker", converter="onnx2tf", variants=["fp32", "int8"], integer_io=True)
     work = Path(job.work_dir)
     work.mkdir(parents=True)
     job.save(work / "job.json")
-    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-               MOBILEKIT_TEST_NET_LOG=str(log), TF_CPP_MIN_LOG_LEVEL="2")
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     env["PATH"] = "/usr/bin:/bin"  # the worker must find the venv's tools itself
     proc = subprocess.run([sys.executable, "-m", "mobilekit.worker", str(work / "job.json"), str(work / "result.json")],
                           cwd=work, env=env, capture_output=True, text=True, timeout=900)
