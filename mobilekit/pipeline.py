@@ -94,8 +94,8 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
     # Scratch space lives inside the staging folder, so a killed export's leftovers are
     # removed with it by the next run's stale clean-up.
     work = staging.path / ".work"
-    work.mkdir()
     try:
+        work.mkdir()
         progress.stage("capture", "torch.export")
         captured = capture(loaded, spec, work)
         timings["capture"] = captured.seconds
