@@ -79,6 +79,38 @@ def _summary(bundle, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="A mobilekit.toml or pyproject.toml with [compression.distill] (and [compression.prune]).")
+@click.option("--source", help="The teacher: `pkg.module:factory` or a TorchScript .pt file.")
+@click.option("--weights", help="A state_dict (.pt/.pth) or .safetensors file for the teacher's factory.")
+@click.option("--student", help="`pkg.module:factory` for the student (default: the teacher pruned as [compression.prune] says).")
+@click.option("--epochs", type=int, help="Training epochs (overrides compression.distill.epochs).")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), help="Where to save the student (.pt2).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON on stdout.")
+@_handle_errors
+def distill(config_path, source, weights, student, epochs, out, as_json) -> None:
+    """Prune and distill the teacher into a student .pt2 (export it afterwards)."""
+    from .api import distill as run
+
+    overrides = {"source": source, "weights": weights}
+    comp = {k: v for k, v in (("student", student), ("epochs", epochs)) if v is not None}
+    if comp:
+        overrides["compression"] = {"distill": comp}
+    result = run(out, config=config_path, progress=not as_json, **overrides)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    r = result.to_dict()
+    if "prune" in r:
+        p = r["prune"]
+        click.echo(f"pruned {p['method']} {p['amount']}: params ×{p['params_ratio']:.3f}, MACs ×{p['macs_ratio']:.3f}")
+    if r["student_top1"] is not None:
+        click.echo(f"top-1: teacher {r['teacher_top1']:.4f}, student before {r['student_top1_before']:.4f}, "
+                   f"after {r['student_top1']:.4f} (drop {r['top1_drop'] * 100:.2f} points)")
+    click.echo(f"student saved to {result.saved_to}; export it with `mobilekit export --source {result.saved_to}`"
+               " and a config without [compression.prune]/[compression.distill]")
+
+
+@main.command()
 @click.argument("bundle", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @_handle_errors
@@ -153,6 +185,21 @@ def diff(old, new, config_path, max_size_growth, max_metric_drop, max_latency_gr
         err = CheckError(f"{len(broken)} change(s) past the thresholds")
         err.lines = broken  # type: ignore[attr-defined]
         raise err
+
+
+@main.command()
+@click.argument("platform", type=click.Choice(["android", "ios"]))
+@click.option("--bundle", "bundle_path", required=True, type=click.Path(), help="The bundle folder (e.g. dist/digits).")
+@click.option("--app", type=click.Path(file_okay=False), help="The app folder (default: android_demo or ios_demo).")
+@_handle_errors
+def scaffold(platform, bundle_path, app) -> None:
+    """Put a bundle's manifest, assets and artifacts where the demo app reads them."""
+    from .scaffold import scaffold as run
+
+    done = run(platform, bundle_path, app)
+    click.echo(f"{len(done.files)} files → {done.path}")
+    for line in done.skipped:
+        click.echo(f"  skipped {line}")
 
 
 def _has_config() -> bool:

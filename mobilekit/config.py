@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import _validate
+from .compress.distill import DistillConfig
+from .compress.prune import PruneConfig
 from .diff import DiffThresholds
 from .errors import ConfigError, UserError
 
@@ -136,13 +138,32 @@ PRESETS = ("none", "fp16", "int8", "size", "speed")
 
 
 @dataclass
+class DistillSection(DistillConfig):
+    """Knowledge distillation before capture; it runs when `data` is set. The student is the
+    pruned source model, or `student` (`pkg.module:factory`); the teacher is the source."""
+
+    data: str | None = None  # labelled training data: .npz with `labels`, image folder, or callable
+    limit: int | None = None
+    student: str | None = None
+
+
+@dataclass
 class CompressionConfig:
     """One recipe for every target. A preset picks each target's variants (its own `PRESETS`
     table); a target section that lists `variants` itself overrides the preset for that target."""
 
     preset: Literal["none", "fp16", "int8", "size", "speed"] = "none"
-    prune: dict[str, Any] = field(default_factory=dict)  # validated by mobilekit.compress.prune
-    distill: dict[str, Any] = field(default_factory=dict)  # validated by mobilekit.compress.distill
+    prune: PruneConfig = field(default_factory=PruneConfig)  # torch level, before capture
+    distill: DistillSection = field(default_factory=lambda: DistillSection())
+
+    def check(self, key: str) -> None:
+        d = self.distill
+        if d.student and not d.data:
+            raise ConfigError(f"{key}.distill.student", "a student needs training: `distill.data` is not set",
+                              hint="Set `compression.distill.data` to labelled training data.")
+        if d.data and not d.student and self.prune.method == "none":
+            raise ConfigError(f"{key}.distill", "there is no student: `prune.method` is 'none' and no `student` is given",
+                              hint="Set `compression.prune.method = \"channels\"` (the pruned model is the student) or `distill.student`.")
 
 
 @dataclass

@@ -19,6 +19,12 @@ def summary_lines(bundle: Bundle) -> list[str]:
     torch_metric = (m.get("metrics") or {}).get("torch", {}).get("top1")
     if torch_metric is not None:
         lines.append(f"  torch top-1 {torch_metric:.4f} on {m['metrics']['samples']} samples")
+    tc = m.get("torch_compression")
+    if tc:
+        what = " + ".join(k for k in ("prune", "distill") if k in tc)
+        src = (m.get("metrics") or {}).get("source", {}).get("top1")
+        lines.append(f"  {what}: MACs ×{tc['macs_ratio']:.3f}, params ×{tc['params_ratio']:.3f}"
+                     + (f"; source model top-1 {src:.4f} (drops are measured from it)" if src is not None else ""))
     lines.append(f"  {'artifact':26s} {'size':>9s}  {'status':10s} {'max abs':>9s} {'top-1 agr':>9s} {'top-1':>7s}")
     for a in m["artifacts"]:
         label = f"{a['target']}/{a['variant']}"

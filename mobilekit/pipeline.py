@@ -19,6 +19,7 @@ import numpy as np
 
 from . import __version__, bundle as bundle_mod, cache, data as data_mod
 from .capture import Captured, capture, example_inputs, run_torch
+from .compress import stage as torch_compress
 from .config import ExportConfig
 from .errors import CheckError, UserError
 from .progress import Progress, Silent
@@ -89,6 +90,20 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
         cal_data = _data(cfg, spec, cfg.calibration, "calibration.data")
     timings["load"] = time.perf_counter() - t
 
+    compressed = None
+    if torch_compress.requested(cfg.compression):
+        t = time.perf_counter()
+        progress.stage("compress", "torch level")
+        train = None
+        if cfg.compression.distill.data:
+            train = _data(cfg, spec, cfg.compression.distill, "compression.distill.data")
+            if train.labels is None:
+                raise UserError(f"compression.distill.data: {cfg.compression.distill.data} has no labels",
+                                hint="Distillation trains on labels too: give a labelled .npz, an image folder or (inputs, labels).")
+        loaded, compressed = torch_compress.apply(cfg, loaded, spec, train, eval_data, show_progress=not isinstance(progress, Silent))
+        timings["compress"] = time.perf_counter() - t
+        progress.done("compress", f"MACs ×{compressed['macs_ratio']:.2f}, params ×{compressed['params_ratio']:.2f}")
+
     dest = cfg.path(cfg.output_dir) / cfg.name
     staging = bundle_mod.Staging(dest)
     # Scratch space lives inside the staging folder, so a killed export's leftovers are
@@ -126,9 +141,11 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
         torch_metric = None
         if eval_data is not None:
             torch_metric = metrics_mod.evaluate(_torch_runner(captured, spec), eval_data, spec.outputs[0].name)
+        # drops are measured from the model the user gave, before pruning/distillation
+        drop_from = compressed["source_top1"] if compressed and "source_top1" in compressed else torch_metric
         checked: dict[str, list[dict]] = dict(cached)
         for res in results:
-            checked[res.target] = _check_result(res, tgts[res.target], cfg, spec, refs, eval_data, torch_metric, staging.path, progress)
+            checked[res.target] = _check_result(res, tgts[res.target], cfg, spec, refs, eval_data, drop_from, staging.path, progress)
             for entry in checked[res.target]:
                 entry["fingerprint"] = fps[res.target]
         entries = [e for name in cfg.targets for e in checked.get(name, [])]
@@ -136,6 +153,10 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
 
         _write_assets(staging.path, spec, refs)
         manifest = _manifest(cfg, spec, entries, tgts, timings, eval_data, torch_metric)
+        if compressed:
+            manifest["torch_compression"] = compressed
+            if "source_top1" in compressed:
+                manifest["metrics"]["source"] = {"top1": compressed["source_top1"]}
         shutil.rmtree(work)
         bundle_mod.write_manifest(staging.path, manifest)
         path = staging.commit()
@@ -334,7 +355,7 @@ def _classifier_output(spec: ModelSpec) -> str | None:
     return None
 
 
-def _check_result(res: WorkerResult, target, cfg, spec, refs: References, eval_data, torch_metric,
+def _check_result(res: WorkerResult, target, cfg, spec, refs: References, eval_data, drop_from,
                   bundle_dir: Path, progress: Progress) -> list[dict]:
     log_rel = res.log.relative_to(bundle_dir).as_posix() if res.log.is_relative_to(bundle_dir) else None
     if res.error:
@@ -347,11 +368,11 @@ def _check_result(res: WorkerResult, target, cfg, spec, refs: References, eval_d
         return [entry]
     entries = []
     for rec in res.records:
-        entries.append(_check_artifact(rec, target, cfg, spec, refs, eval_data, torch_metric, bundle_dir, log_rel, progress))
+        entries.append(_check_artifact(rec, target, cfg, spec, refs, eval_data, drop_from, bundle_dir, log_rel, progress))
     return entries
 
 
-def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, torch_metric, bundle_dir, log_rel, progress) -> dict:
+def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, drop_from, bundle_dir, log_rel, progress) -> dict:
     path = bundle_dir / rec.path
     entry = rec.to_dict()
     entry.update(sha256=bundle_mod.sha256(path), size_bytes=bundle_mod.size_bytes(path))
@@ -384,7 +405,7 @@ def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, tor
     entry["verified_by"] = getattr(run, "runtime", None) or _runtime_name(rec.target)
     if eval_data is not None:
         score = metrics_mod.evaluate(run, eval_data, spec.outputs[0].name)
-        entry["metrics"] = {"top1": score, "top1_drop": torch_metric - score, "samples": len(eval_data)}
+        entry["metrics"] = {"top1": score, "top1_drop": drop_from - score, "samples": len(eval_data)}
     broken = parity.failures(figures, tol)
     over = budget_failures(entry, cfg.budgets)
     entry["checks"] = {"parity": broken, "budgets": over}

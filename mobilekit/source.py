@@ -58,19 +58,25 @@ def _load_ref(ref: str, cfg: ExportConfig) -> Loaded:
         if suffix == ".onnx":
             raise SourceError(f"{path}: starting from an .onnx file is not supported yet", hint="Give the PyTorch model (factory, .pt2 or .pt).")
         raise SourceError(f"{path}: a {suffix or 'file without suffix'} is not a model source", hint="Give a .pt2, a TorchScript .pt, or a `pkg.module:factory` (with `weights` for a state_dict).")
-    factory = resolve_ref(ref, what="model factory", key="source", base_dir=cfg.base_dir)
+    module = load_factory(ref, cfg, key="source")
+    _apply_weights(module, cfg)
+    return Loaded(module.eval(), "factory", ref)
+
+
+def load_factory(ref: str, cfg: ExportConfig, *, key: str):
+    """Call `pkg.module:factory` and check it built an nn.Module (weights are the caller's job)."""
+    factory = resolve_ref(ref, what="model factory", key=key, base_dir=cfg.base_dir)
     if not callable(factory):
-        raise SourceError(f"source: {ref} is not callable", hint="Point `source` at a function that returns an nn.Module.")
+        raise SourceError(f"{key}: {ref} is not callable", hint=f"Point `{key}` at a function that returns an nn.Module.")
     try:
         module = factory()
     except Exception as exc:
-        raise SourceError(f"source: factory {ref} raised {type(exc).__name__}: {first_line(exc)}", hint="Fix the factory; it must build the model with no arguments.") from None
+        raise SourceError(f"{key}: factory {ref} raised {type(exc).__name__}: {first_line(exc)}", hint="Fix the factory; it must build the model with no arguments.") from None
     import torch
 
     if not isinstance(module, torch.nn.Module):
-        raise SourceError(f"source: factory {ref} returned {type(module).__name__}, not an nn.Module", hint="Return the model from the factory.")
-    _apply_weights(module, cfg)
-    return Loaded(module.eval(), "factory", ref)
+        raise SourceError(f"{key}: factory {ref} returned {type(module).__name__}, not an nn.Module", hint="Return the model from the factory.")
+    return module
 
 
 def _load_pt2(path: Path):

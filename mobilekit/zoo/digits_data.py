@@ -59,6 +59,12 @@ def heldout() -> tuple[np.ndarray, np.ndarray]:
     return preprocess(px), y
 
 
+def train() -> tuple[np.ndarray, np.ndarray]:
+    """The training split as model inputs and labels: a data callable for `compression.distill.data`."""
+    px, y, _, _ = load_split()
+    return preprocess(px), y
+
+
 def calibration(n: int = 64) -> np.ndarray:
     """Training images for int8 calibration (never the held-out ones)."""
     px, _, _, _ = load_split()
