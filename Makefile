@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/mobilekit report dist/digits
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
