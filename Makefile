@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/mobilekit bench dist/digits --runs 50
 	$(BIN)/mobilekit bench harness dist/digits
 	$(BIN)/mobilekit report dist/digits
+	$(BIN)/mobilekit export --config examples/translation/mobilekit.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --durations=15

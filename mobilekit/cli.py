@@ -150,7 +150,12 @@ def verify(bundle, as_json, junit_xml) -> None:
         click.echo(json.dumps(report, indent=2))
     else:
         for label, r in report.items():
-            detail = f"max abs {r['max_abs']:.3g}" if r["status"] in ("ok", "failed") else r.get("reason", "")
+            if "max_abs" in r:
+                detail = f"max abs {r['max_abs']:.3g}"
+            elif "matched" in r:  # translation: golden sentences decoded again
+                detail = f"{r['matched']}/{r['samples']} golden sentences token-exact"
+            else:
+                detail = r.get("reason", "")
             click.echo(f"{label:28s} {r['status']:8s} {detail}")
 
 

@@ -182,6 +182,33 @@ class Budgets:
 
 
 @dataclass
+class TranslationConfig:
+    """task = "translation": the tokenizer, the fixed lengths, and what decoding is checked on."""
+
+    tokenizer: str | None = None  # a Hugging Face tokenizers JSON (BPE per mobilekit.tasks.tokenizer)
+    max_source_len: int | None = None  # must match the model's; None = the model's own
+    max_target_len: int | None = None
+    data: str | None = None  # `pkg.module:callable` → [(source text, reference text)], held out
+    samples: int = 100  # sentences greedy decoding is compared on, per artifact pair
+    golden: int = 8  # sentences written as golden vectors for device tests
+    min_token_exact: float = 1.0  # fp32 artifacts: share of sentences decoded exactly as torch does
+    min_token_exact_compressed: float = 0.8  # fp16 / int8 artifacts
+
+    def check(self, key: str) -> None:
+        if self.samples < 1:
+            raise ConfigError(f"{key}.samples", f"must be >= 1, got {self.samples}")
+        if not 0 <= self.golden <= self.samples:
+            raise ConfigError(f"{key}.golden", f"must be between 0 and samples ({self.samples}), got {self.golden}")
+        for name in ("min_token_exact", "min_token_exact_compressed"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{key}.{name}", f"must be between 0 and 1, got {getattr(self, name)}")
+        for name in ("max_source_len", "max_target_len"):
+            value = getattr(self, name)
+            if value is not None and value < 2:
+                raise ConfigError(f"{key}.{name}", f"must be >= 2, got {value}")
+
+
+@dataclass
 class ExportConfig:
     name: str = "model"
     version: str = "1.0.0"
@@ -205,6 +232,7 @@ class ExportConfig:
     budgets: Budgets = field(default_factory=Budgets)
     compression: CompressionConfig = field(default_factory=CompressionConfig)
     diff: DiffThresholds = field(default_factory=DiffThresholds)  # for `mobilekit diff`
+    translation: TranslationConfig = field(default_factory=TranslationConfig)  # task = "translation"
     latency_runs: int = 20  # host runs per artifact for the latency figure (0 = not measured)
     # One section per target (`[tool.mobilekit.onnx]`), validated by the target's Options class.
     target_options: dict[str, Any] = field(default_factory=dict)
@@ -228,6 +256,11 @@ class ExportConfig:
                               hint="Set `eval.data` to a labelled dataset.")
         if self.budgets.max_latency_ms is not None and self.latency_runs < 1:
             raise ConfigError("latency_runs", "must be >= 1 when budgets.max_latency_ms is set")
+        if self.task == "translation":
+            for name in ("tokenizer", "data"):
+                if not getattr(self.translation, name):
+                    raise ConfigError(f"translation.{name}", "is required for task = \"translation\"",
+                                      hint="Set the tokenizer JSON and `pkg.module:callable` giving held-out (source, reference) pairs.")
         names = [i.name for i in self.inputs] + [o.name for o in self.outputs]
         dup = {n for n in names if names.count(n) > 1}
         if dup:

@@ -27,13 +27,16 @@ def summary_lines(bundle: Bundle) -> list[str]:
                      + (f"; source model top-1 {src:.4f} (drops are measured from it)" if src is not None else ""))
     lines.append(f"  {'artifact':26s} {'size':>9s}  {'status':10s} {'max abs':>9s} {'top-1 agr':>9s} {'top-1':>7s}")
     for a in m["artifacts"]:
-        label = f"{a['target']}/{a['variant']}"
+        label = f"{a['target']}/{a['variant']}" + (f" {a['graph']}" if a.get("graph") else "")
         size = human_size(a["size_bytes"]) if "size_bytes" in a else "-"
         par = a.get("parity") or {}
         max_abs = f"{par['max_abs']:.2g}" if "max_abs" in par else "-"
         agree = f"{par['top1_agreement']:.3f}" if "top1_agreement" in par else "-"
-        top1 = f"{a['metrics']['top1']:.4f}" if a.get("metrics") else "-"
+        top1 = f"{a['metrics']['top1']:.4f}" if (a.get("metrics") or {}).get("top1") is not None else "-"
         lines.append(f"  {label:26s} {size:>9s}  {a['status']:10s} {max_abs:>9s} {agree:>9s} {top1:>7s}")
+        if a.get("decoding"):  # translation: greedy decoding of the held-out sentences against torch's
+            d = a["decoding"]
+            lines.append(f"      token-exact {d['token_exact']:.2%} of {d['sentences']}, exact match {d['exact_match']:.3f}, BLEU {d['bleu']:.1f}")
         if a["status"] == "unverified":
             lines.append(f"      unverified: {a['status_reason']}")
         elif a["status"] == "failed":

@@ -63,6 +63,10 @@ class Checked:
 def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, progress: Progress | None = None,
            force: bool = False) -> bundle_mod.Bundle:
     progress = progress or Silent()
+    if cfg.task == "translation":  # two graphs and a decoding loop: its own adapter, same machinery
+        from .tasks import translation
+
+        return translation.export(cfg, model, progress)
     timings: dict[str, float] = {}
     t = time.perf_counter()
 

@@ -31,6 +31,8 @@ def load_golden(bundle: Bundle) -> tuple[list[dict], list[dict]]:
 
 def reverify(bundle: Bundle, progress: Progress | None = None) -> dict:
     progress = progress or Silent()
+    if bundle.manifest.get("task") == "translation":
+        return _reverify_translation(bundle, progress)
     ins, refs = load_golden(bundle)
     m = bundle.manifest
     classifier = m["outputs"][0]["name"] if (m["task"] == "image_classification" or m["outputs"][0].get("labels")) else None
@@ -56,6 +58,33 @@ def reverify(bundle: Bundle, progress: Progress | None = None) -> dict:
             progress.warn(f"{label}: " + "; ".join(broken))
         else:
             progress.done(f"verify {label}", f"max abs {figures['max_abs']:.2g}")
+    if failed:
+        err = CheckError("verification failed: " + " | ".join(failed))
+        err.report = report  # type: ignore[attr-defined]
+        raise err
+    return report
+
+
+def _reverify_translation(bundle: Bundle, progress: Progress) -> dict:
+    """Translation bundles: every verified (encoder, decoder) pair greedy-decodes the golden sentences again."""
+    from .tasks import translation_golden
+
+    report: dict[str, dict] = {}
+    for a in bundle.artifacts:  # what export did not verify is skipped, as for classification
+        if a.get("graph") and a["status"] != "verified":
+            report[f"{a['target']}/{a['variant']}"] = {"status": "skipped", "reason": a.get("status_reason") or a.get("error", "")}
+    failed = []
+    for row in translation_golden.reverify(bundle):
+        label = f"{row['target']}/{row['variant']}"
+        if row["status"] == "unverified":
+            report[label] = {"status": "skipped", "reason": row["status_reason"]}
+        elif row["status"] == "failed":
+            report[label] = {"status": "failed", "matched": row.get("matched", 0), "samples": row["samples"], "failures": [row["error"]]}
+            failed.append(f"{label}: {row['error']}")
+            progress.warn(f"{label}: {row['error']}")
+        else:
+            report[label] = {"status": "ok", "matched": row["matched"], "samples": row["samples"], "failures": []}
+            progress.done(f"verify {label}", f"{row['matched']}/{row['samples']} golden sentences token-exact")
     if failed:
         err = CheckError("verification failed: " + " | ".join(failed))
         err.report = report  # type: ignore[attr-defined]
