@@ -1,0 +1,47 @@
+package dev.mobilekit.demo
+
+import android.content.Context
+import dev.mobilekit.core.BundleManifest
+import org.tensorflow.lite.support.common.FileUtil
+import java.io.FileNotFoundException
+import java.nio.MappedByteBuffer
+
+/** A scaffolded bundle inside the APK's assets: its manifest and its files. */
+class AssetBundle(
+    private val context: Context,
+    manifestPath: String,
+) {
+    private val folder = BundlePaths.folderOf(manifestPath)
+    val manifest: BundleManifest = BundleManifest.parse(readText(context, manifestPath))
+
+    fun text(relative: String): String = readText(context, "$folder/$relative")
+
+    /** A model file memory-mapped from the APK (possible because tflite files are not compressed). */
+    fun model(relative: String): MappedByteBuffer = FileUtil.loadMappedFile(context, "$folder/$relative")
+
+    companion object {
+        /** The bundle, or the reason it cannot be used (not scaffolded into this build, or a bad manifest). */
+        fun open(
+            context: Context,
+            manifestPath: String,
+        ): Result<AssetBundle> =
+            try {
+                Result.success(AssetBundle(context, manifestPath))
+            } catch (e: FileNotFoundException) {
+                val name = BundlePaths.folderOf(manifestPath).substringAfterLast('/')
+                Result.failure(
+                    IllegalStateException(
+                        "No '$name' bundle in this build. Run `mobilekit scaffold android --bundle dist/$name` and rebuild.",
+                        e,
+                    ),
+                )
+            } catch (e: Exception) {
+                Result.failure(IllegalStateException("The bundle at $manifestPath cannot be read: ${e.message}", e))
+            }
+
+        private fun readText(
+            context: Context,
+            path: String,
+        ): String = context.assets.open(path).use { it.readBytes().toString(Charsets.UTF_8) }
+    }
+}

@@ -1,0 +1,125 @@
+package dev.mobilekit.demo
+
+import dev.mobilekit.core.Artifact
+import dev.mobilekit.core.BpeTokenizer
+import dev.mobilekit.core.DecoderWiring
+import dev.mobilekit.core.Feed
+import dev.mobilekit.core.ManifestException
+import dev.mobilekit.core.Seq2SeqRunner
+import dev.mobilekit.core.TranslationConfig
+import dev.mobilekit.core.Translator
+import java.nio.ByteBuffer
+
+/**
+ * The translation bundle's two TFLite graphs behind the core's [Seq2SeqRunner]: the encoder runs
+ * once per sentence, the decoder once per token with its KV cache fed back (`present_*` of one
+ * step becomes `past_*` of the next, zeros at step 0), as [DecoderWiring] reads from the manifest.
+ */
+class TfliteSeq2SeqRunner(
+    bundle: AssetBundle,
+    private val config: TranslationConfig,
+    preferGpu: Boolean,
+) : Seq2SeqRunner {
+    private val encoderArtifact = bundle.manifest.artifact("tflite", graph = "encoder")
+    private val decoderArtifact = bundle.manifest.artifact("tflite", graph = "decoder")
+    private val encoder = LiteRtModel.create(bundle.model(encoderArtifact.path), preferGpu, threads = 2)
+    private val decoder = LiteRtModel.create(bundle.model(decoderArtifact.path), preferGpu, threads = 2)
+    private val wiring = DecoderWiring.plan(config)
+    val backend: String get() = decoder.backend
+
+    // Buffers keyed by the manifest's tensor names.
+    private val sourceName: String =
+        config.encoderInputs.singleOrNull()?.name
+            ?: throw ManifestException("the encoder must take exactly one input (the source ids)")
+    private val encoderIn = mapOf(sourceName to encoder.bufferFor(signatureName(encoderArtifact, sourceName, false)))
+    private val encoderOut = config.encoderOutputs.associate { it.name to encoder.bufferFor(signatureName(encoderArtifact, it.name, true), true) }
+    private val decoderIn = LinkedHashMap<String, ByteBuffer>()
+    private val decoderOut = LinkedHashMap<String, ByteBuffer>()
+
+    init {
+        for ((name, feed) in wiring.feeds) {
+            decoderIn[name] =
+                if (feed is Feed.FromEncoder) {
+                    encoderOut.getValue(feed.output) // shared: the encoder writes, the decoder reads
+                } else {
+                    decoder.bufferFor(signatureName(decoderArtifact, name, false))
+                }
+        }
+        for (t in config.decoderOutputs) decoderOut[t.name] = decoder.bufferFor(signatureName(decoderArtifact, t.name, true), true)
+    }
+
+    override fun encode(sourceIds: IntArray) {
+        val sig = signatureName(encoderArtifact, sourceName, false)
+        LiteRtModel.putInts(encoderIn.getValue(sourceName), sourceIds, encoder.inputTensor(sig).dataType())
+        encoder.run(bySignature(encoderArtifact, encoderIn, false), bySignature(encoderArtifact, encoderOut, true))
+        for ((name, feed) in wiring.feeds) {
+            if (feed is Feed.Cache) zero(decoderIn.getValue(name))
+        }
+    }
+
+    override fun step(
+        token: Int,
+        position: Int,
+    ): FloatArray {
+        for ((name, feed) in wiring.feeds) {
+            val type = decoder.inputTensor(signatureName(decoderArtifact, name, false)).dataType()
+            when (feed) {
+                Feed.Token -> LiteRtModel.putInts(decoderIn.getValue(name), intArrayOf(token), type)
+                Feed.Position -> LiteRtModel.putInts(decoderIn.getValue(name), intArrayOf(position), type)
+                else -> Unit
+            }
+        }
+        decoder.run(bySignature(decoderArtifact, decoderIn, false), bySignature(decoderArtifact, decoderOut, true))
+        val logitsTensor = decoder.outputTensor(signatureName(decoderArtifact, wiring.logits, true))
+        val q = logitsTensor.quantizationParams()
+        val logits =
+            LiteRtModel.getFloats(decoderOut.getValue(wiring.logits), logitsTensor.numElements(), logitsTensor.dataType(), q.scale, q.zeroPoint)
+        // The new cache becomes the next step's input: swap the buffers instead of copying.
+        for ((name, feed) in wiring.feeds) {
+            if (feed is Feed.Cache) {
+                val present = decoderOut.getValue(feed.output)
+                decoderOut[feed.output] = decoderIn.getValue(name)
+                decoderIn[name] = present
+            }
+        }
+        return logits
+    }
+
+    override fun close() {
+        encoder.close()
+        decoder.close()
+    }
+
+    private fun signatureName(
+        artifact: Artifact,
+        name: String,
+        output: Boolean,
+    ): String = (if (output) artifact.outputs else artifact.inputs).firstOrNull { it.name == name }?.tensor ?: name
+
+    private fun bySignature(
+        artifact: Artifact,
+        buffers: Map<String, ByteBuffer>,
+        output: Boolean,
+    ): Map<String, Any> = buffers.entries.associate { (name, buffer) -> signatureName(artifact, name, output) to buffer.rewound() }
+
+    private fun zero(buffer: ByteBuffer) {
+        buffer.rewound()
+        while (buffer.hasRemaining()) buffer.put(0)
+        buffer.rewound()
+    }
+
+    companion object {
+        /** Tokenizer + greedy decoding + this runner, all configured from the bundle's manifest. */
+        fun translator(
+            bundle: AssetBundle,
+            preferGpu: Boolean,
+        ): Pair<Translator, String> {
+            val config =
+                bundle.manifest.translation
+                    ?: throw ManifestException("bundle '${bundle.manifest.name}' is not a translation bundle")
+            val tokenizer = BpeTokenizer.fromJson(bundle.text(config.tokenizer))
+            val runner = TfliteSeq2SeqRunner(bundle, config, preferGpu)
+            return Translator(tokenizer, config, runner) to runner.backend
+        }
+    }
+}

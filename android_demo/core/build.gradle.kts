@@ -1,0 +1,18 @@
+// The platform-free core: preprocessing, manifest, tokenizer, greedy decoding, statistics.
+// Plain Kotlin/JVM with the standard library only, so CI compiles and checks it with kotlinc
+// (tests/demo_apps/test_android_demo.py) without Gradle or an Android SDK.
+plugins {
+    alias(libs.plugins.kotlin.jvm)
+}
+
+kotlin {
+    jvmToolchain(17)
+}
+
+// The golden-vector check (src/test) prints JSON that the Python tests compare with NumPy;
+// here it can be run by hand: ./gradlew :core:goldenCheck --args="<digits> <translator> <runs.json>"
+tasks.register<JavaExec>("goldenCheck") {
+    description = "Runs the core on scaffolded bundles' golden vectors and prints the results as JSON."
+    classpath = sourceSets["test"].runtimeClasspath
+    mainClass.set("dev.mobilekit.core.GoldenVectorsCheckKt")
+}

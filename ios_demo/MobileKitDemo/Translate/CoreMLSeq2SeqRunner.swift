@@ -1,0 +1,128 @@
+import CoreML
+import Foundation
+import MobileKitCore
+
+/// The translation bundle's Core ML encoder and decoder-step models behind the core's
+/// Seq2SeqRunner: the manifest's `translation.encoder` / `translation.decoder` lists say what
+/// each input is (the core's Seq2SeqPlan); cache outputs are fed back as the next step's inputs.
+/// Not thread-safe: one translation at a time (the screen runs them on one serial queue).
+final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
+    private let encoder: MLModel
+    private let decoder: MLModel
+    private let spec: TranslationSpec
+    private let plan: Seq2SeqPlan
+    private let encoderIO: ArtifactNames
+    private let decoderIO: ArtifactNames
+    private var sourceIds: [Int] = []
+    private var memory: [String: MLMultiArray] = [:]  // encoder outputs by manifest name
+    private var cache: [String: MLMultiArray] = [:]  // decoder cache inputs by manifest name
+
+    init(encoder: MLModel, decoder: MLModel, spec: TranslationSpec, encoderArtifact: Artifact, decoderArtifact: Artifact) throws {
+        self.encoder = encoder
+        self.decoder = decoder
+        self.spec = spec
+        plan = try Seq2SeqPlan(spec: spec)
+        encoderIO = ArtifactNames(encoderArtifact)
+        decoderIO = ArtifactNames(decoderArtifact)
+    }
+
+    func start(sourceIds: [Int]) throws {
+        self.sourceIds = sourceIds
+        var feeds: [String: MLFeatureValue] = [:]
+        for (declared, role) in plan.encoderInputs {
+            let tensor = encoderIO.input(declared)
+            let shape = tensor.shape ?? [1, sourceIds.count]
+            switch role {
+            case .sourceIds:
+                feeds[tensor.modelName] = MLFeatureValue(multiArray: try MultiArrays.ints(sourceIds, shape: shape, dtype: tensor.dtype))
+            case .sourceMask(let padMeansOne):
+                let mask = Seq2SeqPlan.mask(sourceIds, pad: spec.specialTokens.pad, padMeansOne: padMeansOne)
+                feeds[tensor.modelName] = MLFeatureValue(multiArray: try MultiArrays.ints(mask, shape: shape, dtype: tensor.dtype))
+            }
+        }
+        let output = try encoder.prediction(from: MLDictionaryFeatureProvider(dictionary: feeds))
+        memory = [:]
+        for declared in spec.encoder.outputs {
+            let tensor = encoderIO.output(declared)
+            guard let array = output.featureValue(for: tensor.modelName)?.multiArrayValue else {
+                throw DemoError.badModel("The encoder gave no output \(tensor.modelName).")
+            }
+            memory[tensor.name] = array
+        }
+        cache = [:]
+        for (declared, role) in plan.decoderInputs where role == .cache {
+            let tensor = decoderIO.input(declared)
+            cache[tensor.name] = try MultiArrays.zeros(shape: tensor.shape ?? [1], dtype: tensor.dtype)
+        }
+    }
+
+    func step(token: Int, position: Int) throws -> [Float] {
+        var feeds: [String: MLFeatureValue] = [:]
+        for (declared, role) in plan.decoderInputs {
+            let tensor = decoderIO.input(declared)
+            let shape = tensor.shape ?? [1]
+            let array: MLMultiArray
+            switch role {
+            case .token:
+                array = try MultiArrays.ints([token], shape: shape, dtype: tensor.dtype)
+            case .position:
+                array = try MultiArrays.ints([position], shape: shape, dtype: tensor.dtype)
+            case .sourceIds:
+                array = try MultiArrays.ints(sourceIds, shape: shape, dtype: tensor.dtype)
+            case .sourceMask(let padMeansOne):
+                let mask = Seq2SeqPlan.mask(sourceIds, pad: spec.specialTokens.pad, padMeansOne: padMeansOne)
+                array = try MultiArrays.ints(mask, shape: shape, dtype: tensor.dtype)
+            case .memory(let name):
+                guard let value = memory[name] else { throw DemoError.badModel("No encoder output \(name) for \(tensor.name).") }
+                array = value
+            case .cache:
+                guard let value = cache[tensor.name] else { throw DemoError.badModel("No cache for \(tensor.name).") }
+                array = value
+            }
+            feeds[tensor.modelName] = MLFeatureValue(multiArray: array)
+        }
+        let output = try decoder.prediction(from: MLDictionaryFeatureProvider(dictionary: feeds))
+        for pair in plan.cachePairs {
+            let name = decoderIO.output(pair.output).modelName
+            guard let next = output.featureValue(for: name)?.multiArrayValue else {
+                throw DemoError.badModel("The decoder gave no output \(name).")
+            }
+            cache[pair.input.name] = next
+        }
+        let logitsName = decoderIO.output(plan.logits).modelName
+        guard let logits = output.featureValue(for: logitsName)?.multiArrayValue else {
+            throw DemoError.badModel("The decoder gave no output \(logitsName).")
+        }
+        let values = MultiArrays.floats(logits)
+        return Array(values[Seq2SeqPlan.logitsRange(count: values.count, vocabSize: spec.vocabSize, position: position)])
+    }
+}
+
+/// How the manifest's tensors are named and typed inside one artifact (its `inputs` /
+/// `outputs` entries: `tensor` is the name in the model file), falling back to the declaration.
+struct ArtifactNames {
+    private let inputs: [String: TensorSpec]
+    private let outputs: [String: TensorSpec]
+
+    init(_ artifact: Artifact) {
+        inputs = Dictionary(artifact.inputs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        outputs = Dictionary(artifact.outputs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    func input(_ declared: TensorSpec) -> TensorSpec {
+        merged(declared, inputs[declared.name])
+    }
+
+    func output(_ declared: TensorSpec) -> TensorSpec {
+        merged(declared, outputs[declared.name])
+    }
+
+    private func merged(_ declared: TensorSpec, _ actual: TensorSpec?) -> TensorSpec {
+        guard let actual else { return declared }
+        var t = declared
+        t.tensor = actual.tensor ?? declared.tensor
+        t.dtype = actual.dtype ?? declared.dtype
+        t.shape = actual.shape ?? declared.shape
+        return t
+    }
+}

@@ -1,0 +1,63 @@
+import SwiftUI
+
+/// Text in, translation out, with the time of every decoder step.
+struct TranslateScreen: View {
+    @StateObject private var model = TranslateModel()
+
+    var body: some View {
+        NavigationStack {
+            Form {
+                Section("Source") {
+                    TextField("Text to translate", text: $model.input, axis: .vertical)
+                        .lineLimit(2...5)
+                        .autocorrectionDisabled()
+                        .textInputAutocapitalization(.never)
+                    Button {
+                        model.translate()
+                    } label: {
+                        if model.busy { ProgressView() } else { Text("Translate") }
+                    }
+                    .disabled(!model.ready || model.busy || model.input.isEmpty)
+                }
+                Section("Translation") {
+                    Text(model.output.isEmpty ? "–" : model.output).textSelection(.enabled)
+                    if !model.summary.isEmpty {
+                        Text(model.summary).font(.footnote.monospacedDigit()).foregroundStyle(.secondary)
+                    }
+                }
+                if !model.timings.isEmpty {
+                    Section("Per token") {
+                        ForEach(model.timings) { t in
+                            HStack {
+                                Text(t.token).font(.body.monospaced())
+                                Spacer()
+                                Text(String(format: "%.2f ms", t.ms)).monospacedDigit().foregroundStyle(.secondary)
+                            }
+                        }
+                    }
+                }
+                Section("Model") {
+                    Picker("Compute units", selection: $model.computeUnits) {
+                        ForEach(ComputeUnitsOption.allCases) { option in
+                            Text(option.title).tag(option)
+                        }
+                    }
+                    if model.variants.count > 1 {
+                        Picker("Variant", selection: $model.variant) {
+                            ForEach(model.variants, id: \.self) { v in
+                                Text(v).tag(v)
+                            }
+                        }
+                    }
+                    Text(model.status).font(.caption).foregroundStyle(.secondary)
+                }
+            }
+            .navigationTitle("Translate")
+        }
+        .onAppear { if !model.ready { model.reload() } }
+        .onChange(of: model.computeUnits) { model.reload() }
+        .onChange(of: model.variant) { old, new in
+            if !old.isEmpty && old != new { model.reload() }
+        }
+    }
+}
