@@ -404,7 +404,7 @@ def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, dro
         return entry
     figures = parity.compare(refs.outputs, outs, classifier_output=_classifier_output(spec))
     entry["parity"] = figures
-    if cfg.latency_runs:
+    if cfg.latency_runs and not getattr(run, "reference_interpreter", False):  # an interpreter's time says nothing
         entry["latency_ms"] = _latency(run, refs.inputs[0], cfg.latency_runs)
     entry["verified_by"] = getattr(run, "runtime", None) or _runtime_name(rec.target)
     if eval_data is not None:
@@ -413,6 +413,8 @@ def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, dro
     broken = parity.failures(figures, tol)
     over = budget_failures(entry, cfg.budgets)
     entry["checks"] = {"parity": broken, "budgets": over}
+    if broken and getattr(run, "program", None) is not None:  # the Core ML interpreter: say where it went wrong
+        entry["divergence"] = _first_divergence(run, refs.inputs[0])
     if broken or over:
         entry.update(status="failed", error="; ".join((["parity: " + "; ".join(broken)] if broken else []) + over))
         progress.warn(f"{label}: {entry['error']}")
@@ -421,6 +423,17 @@ def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, dro
         extra = f", top-1 {entry['metrics']['top1']:.4f}" if "metrics" in entry else ""
         progress.done(f"verify {label}", f"max abs {figures['max_abs']:.2g}, cosine {figures['cosine']:.6f}{extra}")
     return entry
+
+
+def _first_divergence(run, sample: dict) -> str:
+    """The first op whose fp16 output leaves its fp32-simulated value (Core ML interpreter runs)."""
+    from .verify.coreml_interp import first_divergence
+
+    try:
+        found = first_divergence(run.program, run.native_feeds(sample))
+    except Exception as exc:  # diagnosis only: never hide the parity failure behind it
+        return f"not located: {type(exc).__name__}: {exc}"
+    return str(found) if found else "no single op leaves its fp32-simulated value beyond tolerance"
 
 
 def _latency(run, sample: dict, runs: int) -> dict:

@@ -475,6 +475,8 @@ def _load(job: Job, rt: Any, bundle_dir: Path, samples: list[dict]) -> _Session:
         run = target.runner(rec, bundle_dir)
     except Unverifiable as exc:
         raise _Unsupported(str(exc)) from None
+    if getattr(run, "reference_interpreter", False):
+        raise _Unsupported(f"{rec.target} runs here only through a reference interpreter; its timing says nothing about a device")
     s.runtime_version = _runtime_version("runner")
     s.notes.append(f"timed through mobilekit's {rec.target} verification runner (includes its input/output conversions)")
     s.call = lambda i: run(samples[i % len(samples)])  # type: ignore[method-assign]

@@ -374,9 +374,15 @@ class CoreMLTarget(Target):
 
     # -- verification ----------------------------------------------------------------------
     def runner(self, record: ArtifactRecord, bundle_dir: Path):
-        if sys.platform != "darwin":
-            raise Unverifiable("no Core ML runtime on this host")
-        return _mac_runner(record, Path(bundle_dir))
+        if sys.platform == "darwin":
+            run = _mac_runner(record, Path(bundle_dir))
+            run.runtime = f"coreml-runtime (coremltools {package_version('coremltools')})"  # type: ignore[attr-defined]
+            return run
+        # No Core ML runtime off macOS: the reference interpreter runs the MIL program op by op
+        # (fp16 rounding simulated); an op it does not know raises UnsupportedOp (Unverifiable).
+        from ..verify.coreml_interp import bundle_runner
+
+        return bundle_runner(record, Path(bundle_dir))
 
     def check_structure(self, record: ArtifactRecord, bundle_dir: Path, spec: Any) -> dict:
         return check_package(record, Path(bundle_dir), _spec_dict(spec))
@@ -1162,15 +1168,26 @@ def _coremltools() -> Any:
     """
     if "coremltools" in sys.modules:
         return sys.modules["coremltools"]
+    import logging
+
     hide = "tensorflow" not in sys.modules and os.environ.get("MOBILEKIT_COREML_ALLOW_TF") != "1"
     if hide:
         sys.modules["tensorflow"] = None  # type: ignore[assignment]
+    # Its import warns once per missing native proxy ("Failed to load _MLModelProxy": no Core ML
+    # runtime off macOS, known) and pulls in torchao, which warns about CUDA kernels a CPU build
+    # lacks: noise in the user's terminal, nothing they can act on.
+    logs = [logging.getLogger(n) for n in ("coremltools", "torchao", "torch.utils._pytree")]
+    levels = [log.level for log in logs]
+    for log in logs:
+        log.setLevel(logging.ERROR)
     try:
         try:
             import coremltools
         except ImportError as exc:
             raise UserError(f"coremltools is not installed ({exc})", hint="pip install 'mobilekit[coreml]'") from None
     finally:
+        for log, level in zip(logs, levels):
+            log.setLevel(level)
         if hide and "tensorflow" in sys.modules and sys.modules["tensorflow"] is None:
             del sys.modules["tensorflow"]
     return coremltools

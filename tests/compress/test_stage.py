@@ -79,7 +79,7 @@ def test_pruned_model_is_exported_to_all_three_targets(pruned_bundle):
         assert a["metrics"]["top1_drop"] <= 0.01, a["metrics"]
         assert (path / a["path"]).is_file()
     core = by[("coreml", "fp16")]
-    assert core["status"] == "unverified" and core["structure"]
+    assert core["status"] == "verified" and core["structure"]  # through the Core ML reference interpreter
     # the exported graph really is smaller: fewer weight bytes than the unpruned fp32 would need
     assert by[("onnx", "fp32")]["size_bytes"] < m["torch_compression"]["before"]["params"] * 4 * 0.5
 

@@ -367,10 +367,13 @@ def test_check_structure_catches_broken_promises(digits):
 
 
 @pytest.mark.skipif(sys.platform == "darwin", reason="Linux/Windows only: macOS has the Core ML runtime")
-def test_runner_is_unverifiable_without_core_ml():
-    record = ArtifactRecord("coreml", "fp16", "coreml/Digits.mlpackage", "fp16", "image", {})
-    with pytest.raises(Unverifiable, match="no Core ML runtime on this host"):
-        TARGET.runner(record, Path("."))
+def test_runner_is_the_reference_interpreter_without_core_ml(digits):
+    run = TARGET.runner(digits["records"]["fp16"], digits["bundle"])
+    assert run.runtime.startswith("mobilekit-coreml-interpreter") and run.reference_interpreter
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        want = digits["model"](torch.from_numpy(x)).numpy()
+    assert np.abs(run({"image": x})["logits"] - want).max() < 0.05  # fp16, simulated
 
 
 @pytest.mark.slow

@@ -68,12 +68,14 @@ def test_compressed_variants_record_their_metric_drop(bundle):
             assert abs(torch_bleu - a["decoding"]["bleu"]) < 5
 
 
-def test_coreml_is_structurally_checked_and_unverified(bundle):
+def test_coreml_is_checked_and_decoded_through_the_reference_interpreter(bundle):
     cm = [a for a in bundle.artifacts if a["target"] == "coreml"]
     for variant in {a["variant"] for a in cm}:
         assert sorted(a["graph"] for a in cm if a["variant"] == variant) == ["decoder", "encoder"]
     for a in cm:
-        assert a["status"] == "unverified" and "Core ML" in a["status_reason"]
+        # no Core ML runtime on Linux: mobilekit's interpreter runs the MIL programs, and says so
+        assert a["status"] == "verified" and a["verified_by"].startswith("mobilekit-coreml-interpreter")
+        assert a["decoding"]["token_exact"] >= a["decoding"]["min_token_exact"]
         assert a["path"].endswith(".mlpackage") and (bundle.path / a["path"]).is_dir()
         assert a.get("structure"), "the Core ML package was not structurally checked"
 
