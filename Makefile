@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(BIN)/mobilekit bench harness dist/digits
 	$(BIN)/mobilekit report dist/digits
 	$(BIN)/mobilekit export --config examples/translation/mobilekit.toml
+	$(BIN)/mobilekit verify dist/translator
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --durations=15

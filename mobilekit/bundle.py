@@ -74,6 +74,8 @@ def size_bytes(path: Path) -> int:
 
 def inside(root: Path, rel: str) -> Path:
     """Resolve a manifest path, refusing any that escapes the bundle."""
+    if not isinstance(rel, str) or "\x00" in rel:  # the OS refuses NUL in paths with a ValueError
+        raise BundleError(f"manifest path {rel!r} is not a valid path", hint="The bundle was tampered with; re-export it.")
     root_r = root.resolve()
     p = (root / rel).resolve()
     if p != root_r and root_r not in p.parents:

@@ -15,6 +15,9 @@ from .verify import parity
 
 
 def load_golden(bundle: Bundle) -> tuple[list[dict], list[dict]]:
+    if bundle.manifest.get("task") == "translation":  # sentences, not tensors: see tasks/translation_golden.py
+        raise BundleError(f"{bundle.path} is a translation bundle: its golden vectors are sentences, not single-graph tensors",
+                          hint="`mobilekit verify` decodes them again; for per-token latency run `python bench/kv_cache.py`.")
     root = inside(bundle.path, bundle.manifest.get("golden", "assets/golden/"))
     index_file = root / "index.json"
     if not index_file.is_file():

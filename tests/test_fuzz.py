@@ -2,7 +2,7 @@
 
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mobilekit import bundle, config
@@ -40,6 +40,7 @@ def _valid_manifest():
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture], deadline=None)
 @given(path=st.lists(st.one_of(st.sampled_from(["artifacts", "inputs", "outputs", "golden", "name", "schema", 0, "path", "shape", "status", "labels"])), min_size=1, max_size=3), value=values)
+@example(path=["golden"], value="\x00")  # found by this test: NUL in a path made the OS raise ValueError
 def test_manifest_reading_raises_only_bundle_errors(tmp_path, path, value):
     m = _valid_manifest()
     target = m

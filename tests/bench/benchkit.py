@@ -1,4 +1,4 @@
-"""Helpers for the bench tests and tests/test_report.py: a digits-like bundle, the Kotlin tools.
+"""Helpers for the bench tests and tests/test_report.py: a digits-like bundle.
 
 Not a conftest.py: tests/conftest.py is imported as `conftest` by other test modules, and a
 second conftest.py here would take that name.
@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))  # tiny_models
 ROOT = TESTS.parent
-TOOLS = ROOT / ".tools" / "node_modules"
 
 _LITERT_SCRIPT = r"""
 import sys
@@ -107,22 +103,3 @@ def add_litert_artifact(root: Path, eval_npz: Path | None = None) -> None:
         entry["metrics"] = {"top1": float(np.mean(np.array(preds) == labels)), "samples": len(x)}
     manifest["artifacts"].append(entry)
     write_manifest(root, manifest)
-
-
-def tool(name: str) -> str | None:
-    """kotlinc / ktlint from .tools/node_modules (see .ci/run), or from PATH."""
-    local = {"kotlinc": TOOLS / "kotlin-compiler" / "bin" / "kotlinc", "ktlint": TOOLS / ".bin" / "ktlint"}.get(name)
-    if local is not None and local.exists():
-        return str(local)
-    return shutil.which(name)
-
-
-def require_tool(name: str) -> str:
-    """The tool's path; in CI a missing tool fails the test, elsewhere it skips it."""
-    path = tool(name)
-    if path is None:
-        message = f"{name} is not installed (npm install into .tools, see .ci/run)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path

@@ -4,7 +4,6 @@ against the Python implementation, ktlint on the Kotlin and Gradle scripts, Swif
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 from pathlib import Path
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from benchkit import require_tool
+from toolchain import require_tool, swift_errors
 from mobilekit.bench import results as res
 from mobilekit.bench.harness import generate
 from mobilekit.bundle import sha256
@@ -185,26 +184,9 @@ def test_kotlin_and_gradle_scripts_pass_ktlint(harness):
     assert len(checked) >= 12
 
 
-def _swift_errors(source: bytes) -> list[str]:
-    import tree_sitter_swift
-    from tree_sitter import Language, Parser
-
-    tree = Parser(Language(tree_sitter_swift.language())).parse(source)
-    found = []
-
-    def walk(node):
-        if node.type == "ERROR" or node.is_missing:
-            found.append(f"{node.start_point[0] + 1}:{node.start_point[1] + 1} {node.type}")
-        for child in node.children:
-            walk(child)
-
-    walk(tree.root_node)
-    return found
-
-
 def test_swift_files_parse_without_errors(harness):
     files = sorted((harness / "ios").rglob("*.swift"))
     assert len(files) >= 7
     for f in files:
-        assert _swift_errors(f.read_bytes()) == [], f
-    assert _swift_errors(b"func broken( {\n  let x = \n}\n")  # the check does catch errors
+        assert swift_errors(f.read_bytes()) == [], f
+    assert swift_errors(b"func broken( {\n  let x = \n}\n")  # the check does catch errors

@@ -8,34 +8,20 @@ test modules import.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from toolchain import require_tool  # noqa: F401  (the demo tests take it from here)
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOLS = ROOT / ".tools" / "node_modules"
 ANDROID = ROOT / "android_demo"
 
 # The translation bundle contract (see the [6/8] and [7/8] issues).
 SPECIAL = {"pad": 0, "bos": 1, "eos": 2, "unk": 3}
 SPECIAL_TOKENS = ["<pad>", "<bos>", "<eos>", "<unk>"]
-
-
-def require_tool(name: str) -> str:
-    """kotlinc / ktlint from .tools/node_modules (see .ci/run) or PATH; missing: fail in CI, else skip."""
-    local = {"kotlinc": TOOLS / "kotlin-compiler" / "bin" / "kotlinc", "ktlint": TOOLS / ".bin" / "ktlint"}.get(name)
-    path = str(local) if local is not None and local.exists() else shutil.which(name)
-    if path is None:
-        message = f"{name} is not installed (npm install into .tools, see .ci/run)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 # -- digits ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from toolchain import swift_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 IOS = ROOT / "ios_demo"
@@ -28,23 +29,6 @@ BUNDLE_NAMES = {"digits", "translator"}
 
 
 # -- Swift syntax ----------------------------------------------------------------------------
-
-def swift_errors(source: bytes) -> list[str]:
-    import tree_sitter_swift
-    from tree_sitter import Language, Parser
-
-    tree = Parser(Language(tree_sitter_swift.language())).parse(source)
-    found = []
-
-    def walk(node):
-        if node.type == "ERROR" or node.is_missing:
-            found.append(f"{node.start_point[0] + 1}:{node.start_point[1] + 1} {node.type}")
-        for child in node.children:
-            walk(child)
-
-    walk(tree.root_node)
-    return found
-
 
 def swift_files() -> list[Path]:
     return sorted(p for p in IOS.rglob("*.swift") if ".build" not in p.parts)
