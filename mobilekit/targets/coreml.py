@@ -18,9 +18,9 @@ What it makes, from the shared capture (`job.program`):
   `model.mlmodel` is re-serialized with sorted maps and without the conversion date, and the
   ids in `Manifest.json` are derived from the content instead of random UUIDs.
 
-No Core ML runtime exists off macOS: `runner` raises `Unverifiable` there, and
-`check_structure` (package loads, I/O names/types/shapes, labels, weight bit widths) is what a
-Linux host can check.
+No Core ML runtime exists off macOS: there `runner` runs the package through mobilekit's
+reference interpreter (`verify/coreml_interp`, fp16 simulated), and `check_structure` (package
+loads, I/O names/types/shapes, labels, weight bit widths) checks what the runtime would refuse.
 """
 
 from __future__ import annotations

@@ -243,19 +243,14 @@ def test_readme_says_how_to_build_run_and_test():
 
 @pytest.fixture(scope="module")
 def coreml_digits_bundle(tmp_path_factory) -> Path:
-    """dist/digits when `make demo` built it with Core ML artifacts, else a tiny Core ML export."""
-    built = ROOT / "dist" / "digits"
-    if (built / "manifest.json").is_file():
-        manifest = json.loads((built / "manifest.json").read_text())
-        if any(a["target"] == "coreml" and a["status"] != "failed" for a in manifest["artifacts"]):
-            return built
-    sys.path.insert(0, str(ROOT / "tests"))
-    import mobilekit
-    import tiny_models
-
-    tmp = tmp_path_factory.mktemp("ios-bundle")
-    cfg = tiny_models.config(tmp, name="digits", targets=["coreml"], latency_runs=0, coreml={"variants": ["fp16"]})
-    return mobilekit.export(config=cfg).path
+    """The shipped digits model exported to Core ML only (what the app's Camera screen runs)."""
+    out = tmp_path_factory.mktemp("ios-bundle")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mobilekit", "export", "--config", str(ROOT / "examples/digits/mobilekit.toml"),
+         "--target", "coreml", "--output", str(out)],
+        capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return out / "digits"
 
 
 @pytest.mark.slow
