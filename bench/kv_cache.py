@@ -129,20 +129,21 @@ def measure(bundle: Path | None = None, *, repeats: int = REPEATS, with_torch: b
             lt_full = _litert(full, {"target_ids": z([1, T], torch.int32), "memory": z([1, S, D]), "source_bias": z([1, S])},
                               tmp / "full.tflite")
 
-        def litert_cached(src):
+        # One loop per mode; `step(**feeds)` returns the graph's outputs in order (ORT and LiteRT alike).
+        def cached(step, src):
             ck, cv, sb = enc.run(None, {"source_ids": src})
             pk = np.zeros(shapes.cache(), np.float32)
             pv = np.zeros(shapes.cache(), np.float32)
             token, out = 1, []
             t0, c0 = time.perf_counter(), time.process_time()
             for pos in range(TOKENS):
-                logits, pk, pv = lt_dec(token=np.array([[token]], np.int32), position=np.array([pos], np.int32),
-                                        cross_keys=ck, cross_values=cv, source_bias=sb, past_keys=pk, past_values=pv)
+                logits, pk, pv = step(token=np.array([[token]], np.int32), position=np.array([pos], np.int32),
+                                      cross_keys=ck, cross_values=cv, source_bias=sb, past_keys=pk, past_values=pv)
                 token = int(np.argmax(logits))
                 out.append(token)
             return (time.perf_counter() - t0) / TOKENS, (time.process_time() - c0) / TOKENS, out
 
-        def litert_full(src):
+        def full(step, src):
             with torch.inference_mode():
                 mem = model.memory(torch.from_numpy(src).long()).numpy()
             sb = (src == 0).astype(np.float32) * translator.NEG
@@ -151,40 +152,23 @@ def measure(bundle: Path | None = None, *, repeats: int = REPEATS, with_torch: b
             out = []
             t0, c0 = time.perf_counter(), time.process_time()
             for pos in range(TOKENS):
-                (logits,) = lt_full(target_ids=ids, memory=mem, source_bias=sb)
+                (logits,) = step(target_ids=ids, memory=mem, source_bias=sb)
                 token = int(np.argmax(logits[0, pos]))
                 out.append(token)
                 ids[0, pos + 1] = token
             return (time.perf_counter() - t0) / TOKENS, (time.process_time() - c0) / TOKENS, out
 
         def ort_cached(src):
-            ck, cv, sb = enc.run(None, {"source_ids": src})
-            pk = np.zeros(shapes.cache(), np.float32)
-            pv = np.zeros(shapes.cache(), np.float32)
-            token, out = 1, []
-            t0, c0 = time.perf_counter(), time.process_time()
-            for pos in range(TOKENS):
-                logits, pk, pv = dec.run(None, {"token": np.array([[token]], np.int32), "position": np.array([pos], np.int32),
-                                                "cross_keys": ck, "cross_values": cv, "source_bias": sb,
-                                                "past_keys": pk, "past_values": pv})
-                token = int(np.argmax(logits))
-                out.append(token)
-            return (time.perf_counter() - t0) / TOKENS, (time.process_time() - c0) / TOKENS, out
+            return cached(lambda **feeds: dec.run(None, feeds), src)
 
         def ort_full(src):
-            with torch.inference_mode():
-                mem = model.memory(torch.from_numpy(src).long()).numpy()
-            sb = (src == 0).astype(np.float32) * translator.NEG
-            ids = np.zeros([1, T], np.int32)
-            ids[0, 0] = 1
-            out = []
-            t0, c0 = time.perf_counter(), time.process_time()
-            for pos in range(TOKENS):
-                (logits,) = fdec.run(None, {"target_ids": ids, "memory": mem, "source_bias": sb})
-                token = int(np.argmax(logits[0, pos]))
-                out.append(token)
-                ids[0, pos + 1] = token
-            return (time.perf_counter() - t0) / TOKENS, (time.process_time() - c0) / TOKENS, out
+            return full(lambda **feeds: fdec.run(None, feeds), src)
+
+        def litert_cached(src):
+            return cached(lt_dec, src)
+
+        def litert_full(src):
+            return full(lt_full, src)
 
         def torch_cached(src):
             ck, cv, sb = (x for x in g["encoder"](torch.from_numpy(src)))
