@@ -30,7 +30,7 @@ def main() -> None:
     import numpy as np
 
     from mobilekit.targets.base import ArtifactRecord
-    from mobilekit.verify import parity
+    from mobilekit.verify import verdict
     from mobilekit.verify.coreml_interp import VERIFIED_BY, first_divergence, runner
 
     bundle = Path(args.bundle)
@@ -53,7 +53,7 @@ def main() -> None:
         t1 = time.perf_counter()
         outs = [run(f) for f in feeds]
         t2 = time.perf_counter()
-        figures = parity.compare(refs, [{k: o[k] for k in outputs} for o in outs], classifier_output=classifier)
+        figures = verdict.compare(refs, [{k: o[k] for k in outputs} for o in outs], classifier_output=classifier)
         div = first_divergence(run.program, run.native_feeds(feeds[0]))
         rows.append({"variant": rec.variant, "precision": rec.precision, "load_s": round(t1 - t0, 3),
                      "ms_per_inference": round(1000 * (t2 - t1) / n, 2), "fp16_simulated": run.details["fp16_simulated"],

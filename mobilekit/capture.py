@@ -45,7 +45,8 @@ def example_inputs(spec: ModelSpec, seed: int = 0) -> dict[str, np.ndarray]:
         elif t.dtype == "float32":
             out[t.name] = rng.standard_normal(t.shape).astype(np.float32)
         else:
-            out[t.name] = rng.integers(0, 2, size=t.shape).astype(t.dtype)
+            low, high = t.range or (0, 2)
+            out[t.name] = rng.integers(low, high, size=t.shape).astype(t.dtype)
     return out
 
 

@@ -27,7 +27,7 @@ from .source import load as load_source
 from .spec import ModelSpec, from_config, with_output_shapes
 from .targets import base as targets
 from .targets.base import ArtifactRecord, ConvertJob, Unverifiable
-from .verify import metrics as metrics_mod, parity
+from .verify import metrics as metrics_mod, samples as verify_samples, verdict
 from .worker import RunningWorker, WorkerResult, log_tail
 
 
@@ -75,7 +75,7 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
         cfg = _inputs_from_examples(cfg, example_inputs_)
     if not cfg.inputs:
         raise UserError("the config declares no inputs", hint="Add `[[inputs]]` with name and shape (or pass example_inputs to the API).")
-    spec = from_config(cfg)
+    spec = verify_samples.with_integer_ranges(from_config(cfg), loaded.module)
     tgts = {name: targets.get(name) for name in cfg.targets}
     for name, target in tgts.items():
         target.validate(cfg.options(name), spec, cfg)
@@ -122,6 +122,7 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
         progress.done("capture", f"{captured.seconds:.1f} s")
 
         refs = _references(captured, spec, verify_data)
+        degenerate = _degenerate(cfg, refs)
         cal_path = None
         if cal_data is not None:
             cal_path = work / "calibration.npz"
@@ -149,7 +150,8 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
         drop_from = compressed["source_top1"] if compressed and "source_top1" in compressed else torch_metric
         checked: dict[str, list[dict]] = dict(cached)
         for res in results:
-            checked[res.target] = _check_result(res, tgts[res.target], cfg, spec, refs, eval_data, drop_from, staging.path, progress)
+            checked[res.target] = _check_result(res, tgts[res.target], cfg, spec, refs, eval_data, drop_from, staging.path, progress,
+                                                degenerate)
             for entry in checked[res.target]:
                 entry["fingerprint"] = fps[res.target]
         entries = [e for name in cfg.targets for e in checked.get(name, [])]
@@ -157,6 +159,8 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
 
         _write_assets(staging.path, spec, refs)
         manifest = _manifest(cfg, spec, entries, tgts, timings, eval_data, torch_metric)
+        manifest["verification"] = {**verify_samples.describe(spec, len(refs.inputs), cfg.verify.inputs),
+                                    "rule": verdict.RULE, **({"degenerate": degenerate} if degenerate else {})}
         if compressed:
             manifest["torch_compression"] = compressed
             if "source_top1" in compressed:
@@ -341,16 +345,26 @@ def _convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: P
 
 # -- verification ---------------------------------------------------------------------------
 
-def _tolerance(cfg: ExportConfig, precision: str) -> dict:
-    if precision in cfg.verify.tolerances:
-        tol = cfg.verify.tolerances[precision]
-    elif "int" in precision:
-        tol = cfg.verify.tolerances["int8"]
-    elif "16" in precision:
-        tol = cfg.verify.tolerances["fp16"]
-    else:
-        tol = cfg.verify.tolerances["fp32"]
-    return {k: v for k, v in vars(tol).items() if v is not None}
+def _degenerate(cfg: ExportConfig, refs: References) -> str | None:
+    """Stop (exit 2) when torch's outputs cannot tell a good artifact from a bad one.
+
+    With `verify.allow_degenerate` the export goes on and every artifact is `unverified` with
+    this reason instead: never `verified` against a reference that proves nothing.
+    """
+    problems = verdict.reference_problems(refs.outputs)
+    if not problems:
+        return None
+    reason = "reference is degenerate: " + "; ".join(problems)
+    if not cfg.verify.allow_degenerate:
+        raise UserError(f"the model's outputs cannot verify an artifact: {'; '.join(problems)}",
+                        hint="Check the weights (an untrained or zero head?), give real `verify.inputs`, or set "
+                             "`verify.allow_degenerate = true` to export the artifacts unverified.")
+    return reason
+
+
+def _rule(cfg: ExportConfig, precision: str) -> verdict.Rule:
+    overrides = {name: vars(tol) for name, tol in cfg.verify.tolerances.items()}
+    return verdict.rule_for(precision, overrides)
 
 
 def _classifier_output(spec: ModelSpec) -> str | None:
@@ -360,7 +374,7 @@ def _classifier_output(spec: ModelSpec) -> str | None:
 
 
 def _check_result(res: WorkerResult, target, cfg, spec, refs: References, eval_data, drop_from,
-                  bundle_dir: Path, progress: Progress) -> list[dict]:
+                  bundle_dir: Path, progress: Progress, degenerate: str | None = None) -> list[dict]:
     log_rel = res.log.relative_to(bundle_dir).as_posix() if res.log.is_relative_to(bundle_dir) else None
     if res.error:
         entry = {"target": res.target, "variant": "all", "status": "failed", "error": res.error}
@@ -372,23 +386,29 @@ def _check_result(res: WorkerResult, target, cfg, spec, refs: References, eval_d
         return [entry]
     entries = []
     for rec in res.records:
-        entries.append(_check_artifact(rec, target, cfg, spec, refs, eval_data, drop_from, bundle_dir, log_rel, progress))
+        entries.append(_check_artifact(rec, target, cfg, spec, refs, eval_data, drop_from, bundle_dir, log_rel, progress, degenerate))
     return entries
 
 
-def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, drop_from, bundle_dir, log_rel, progress) -> dict:
+def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, drop_from, bundle_dir, log_rel, progress,
+                    degenerate: str | None = None) -> dict:
     path = bundle_dir / rec.path
     entry = rec.to_dict()
     entry.update(sha256=bundle_mod.sha256(path), size_bytes=bundle_mod.size_bytes(path))
     if log_rel:
         entry["log"] = log_rel
-    # a target may say which tolerance class fits (Core ML's lut4/int4 → int8, fp16-sparse → fp16)
-    tol = _tolerance(cfg, rec.details.get("tolerance", rec.precision))
-    entry["tolerance"] = tol
+    # a target may say which precision class fits (Core ML's lut4/int4 → int8, fp16-sparse → fp16)
+    rule = _rule(cfg, rec.details.get("tolerance", rec.precision))
+    entry["tolerance"] = rule.to_dict()
+    entry["verdict_rule"] = verdict.RULE
     try:
         entry["structure"] = target.check_structure(rec, bundle_dir, spec)
     except CheckError as exc:
         entry.update(status="failed", error=f"structural check failed: {exc.one_line()}")
+        return entry
+    if degenerate:
+        entry.update(status="unverified", status_reason=f"unverifiable: {degenerate}")
+        progress.warn(f"{rec.target}/{rec.variant}: unverified: {degenerate}")
         return entry
     try:
         run = target.runner(rec, bundle_dir)
@@ -402,17 +422,20 @@ def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, dro
     except Exception as exc:
         entry.update(status="failed", error=f"running it failed: {type(exc).__name__}: {str(exc).strip()[:300]}")
         return entry
-    figures = parity.compare(refs.outputs, outs, classifier_output=_classifier_output(spec))
-    entry["parity"] = figures
+    figures = verdict.compare(refs.outputs, outs, classifier_output=_classifier_output(spec), rule=rule)
+    entry["parity"] = verify_samples.json_safe(figures)
+    entry.update(_compute(run, rec.details.get("tolerance", rec.precision)))
     if cfg.latency_runs and not getattr(run, "reference_interpreter", False):  # an interpreter's time says nothing
         entry["latency_ms"] = _latency(run, refs.inputs[0], cfg.latency_runs)
     entry["verified_by"] = getattr(run, "runtime", None) or _runtime_name(rec.target)
     if eval_data is not None:
         score = metrics_mod.evaluate(run, eval_data, spec.outputs[0].name)
         entry["metrics"] = {"top1": score, "top1_drop": drop_from - score, "samples": len(eval_data)}
-    broken = parity.failures(figures, tol)
+    broken = verdict.failures(figures, rule)
     over = budget_failures(entry, cfg.budgets)
     entry["checks"] = {"parity": broken, "budgets": over}
+    if verdict.notes(figures):
+        entry["checks"]["notes"] = verdict.notes(figures)
     if broken and getattr(run, "program", None) is not None:  # the Core ML interpreter: say where it went wrong
         entry["divergence"] = _first_divergence(run, refs.inputs[0])
     if broken or over:
@@ -421,8 +444,22 @@ def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, dro
     else:
         entry["status"] = "verified"
         extra = f", top-1 {entry['metrics']['top1']:.4f}" if "metrics" in entry else ""
-        progress.done(f"verify {label}", f"max abs {figures['max_abs']:.2g}, cosine {figures['cosine']:.6f}{extra}")
+        progress.done(f"verify {label}", f"SNR {figures['snr_db']:.1f} dB, max abs {figures['max_abs']:.2g}, "
+                                         f"cosine {figures['cosine']:.6f}{extra}")
     return entry
+
+
+def _compute(run, precision: str) -> dict:
+    """Precision honesty: what the host really computed in when it judged the artifact."""
+    compute = getattr(run, "compute", None)
+    if compute is None:
+        return {"verified_compute": "not stated by the runner"}
+    out = {"verified_compute": compute}
+    declared = verdict.precision_class(precision)
+    if declared == "fp16" and not compute.startswith("fp16"):
+        out["verified_compute_note"] = (f"the host runtime computes this fp16 artifact in {compute}: fp16 overflow or "
+                                        "underflow on a device's fp16 path is not caught by this check")
+    return out
 
 
 def _first_divergence(run, sample: dict) -> str:
@@ -498,6 +535,8 @@ def _manifest(cfg, spec: ModelSpec, entries: list[dict], tgts, timings, eval_dat
         d = {"name": t.name, "shape": t.shape, "dtype": t.dtype}
         if is_input:
             d.update(dynamic=t.dynamic, preprocessing=t.preprocessing)
+            if t.range:
+                d["range"] = t.range
         else:
             d["labels"] = t.labels_path
         if t.description:

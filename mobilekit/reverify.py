@@ -11,7 +11,7 @@ from .errors import BundleError, CheckError
 from .progress import Progress, Silent
 from .targets import base as targets
 from .targets.base import ArtifactRecord, Unverifiable
-from .verify import parity
+from .verify import verdict
 
 
 def load_golden(bundle: Bundle) -> tuple[list[dict], list[dict]]:
@@ -30,6 +30,15 @@ def load_golden(bundle: Bundle) -> tuple[list[dict], list[dict]]:
     ins = [{k: v[i : i + 1] for k, v in arrays["inputs"].items()} for i in range(n)]
     outs = [{k: v[i : i + 1] for k, v in arrays["outputs"].items()} for i in range(n)]
     return ins, outs
+
+
+def recorded_rule(artifact: dict) -> verdict.Rule:
+    """The rule the artifact was judged by at export (the manifest's `tolerance`), else today's."""
+    recorded = artifact.get("tolerance")
+    if not recorded:
+        return verdict.rule_for(artifact.get("precision", "fp32"))
+    known = set(verdict.Rule.__dataclass_fields__)
+    return verdict.Rule(**{k: v for k, v in recorded.items() if k in known})
 
 
 def reverify(bundle: Bundle, progress: Progress | None = None) -> dict:
@@ -52,15 +61,19 @@ def reverify(bundle: Bundle, progress: Progress | None = None) -> dict:
         except Unverifiable as exc:
             report[label] = {"status": "skipped", "reason": str(exc)}
             continue
-        figures = parity.compare(refs, [run(s) for s in ins], classifier_output=classifier)
-        broken = parity.failures(figures, a.get("tolerance", {}))
+        rule = recorded_rule(a)
+        figures = verdict.compare(refs, [run(s) for s in ins], classifier_output=classifier, rule=rule)
+        broken = verdict.failures(figures, rule)
+        then = a.get("parity") or {}
         report[label] = {"status": "failed" if broken else "ok", "max_abs": figures["max_abs"], "cosine": figures["cosine"],
-                         "failures": broken}
+                         "snr_db": figures["snr_db"], "export_snr_db": then.get("snr_db"), "failures": broken,
+                         "flipped_samples": figures.get("flipped_samples", [])}
         if broken:
-            failed.append(f"{label}: " + "; ".join(broken))
-            progress.warn(f"{label}: " + "; ".join(broken))
+            moved = f" (at export: SNR {then['snr_db']:.1f} dB)" if isinstance(then.get("snr_db"), (int, float)) else ""
+            failed.append(f"{label}: " + "; ".join(broken) + moved)
+            progress.warn(f"{label}: " + "; ".join(broken) + moved)
         else:
-            progress.done(f"verify {label}", f"max abs {figures['max_abs']:.2g}")
+            progress.done(f"verify {label}", f"SNR {figures['snr_db']:.1f} dB, max abs {figures['max_abs']:.2g}")
     if failed:
         err = CheckError("verification failed: " + " | ".join(failed))
         err.report = report  # type: ignore[attr-defined]

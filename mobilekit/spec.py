@@ -19,6 +19,7 @@ class TensorSpec:
     labels: list[str] | None = None
     labels_path: str | None = None  # where the bundle keeps them ("assets/labels.txt")
     description: str = ""
+    range: list[int] | None = None  # [low, high) of an integer input's values
 
     @property
     def is_image(self) -> bool:
@@ -77,6 +78,7 @@ def from_config(cfg: ExportConfig, output_shapes: dict[str, list[int]] | None = 
             dynamic=list(i.dynamic),
             preprocessing=asdict(i.preprocessing) if i.preprocessing else None,
             description=i.description,
+            range=list(i.range) if i.range else None,
         )
         for i in cfg.inputs
     ]

@@ -14,7 +14,7 @@ def test_valid_config_gets_defaults_and_target_options():
     cfg = config.resolve(base(targets=["onnx"], onnx={"opset": 17}))
     assert cfg.inputs[0].dtype == "float32"
     assert cfg.options("onnx").opset == 17
-    assert cfg.verify.tolerances["fp32"].max_abs == 1e-4
+    assert cfg.verify.tolerances == {} and cfg.verify.samples == 32  # the rule's own limits (verify/verdict.py)
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,20 @@ def onnxruntime_runner(path: Path, record, threads: int = 2):
         return {t.name: _from_layout(v, t.layout) for t, v in zip(outs, values)}
 
     run.session = session  # type: ignore[attr-defined]
+    run.compute = cpu_compute(record.precision)  # type: ignore[attr-defined]
     return run
+
+
+def cpu_compute(precision: str) -> str:
+    """What ONNX Runtime's CPU provider and LiteRT's CPU kernels compute a precision in.
+
+    Both run fp16 graphs in fp32 (ORT inserts casts / fp32 kernels; LiteRT's fp16 files hold
+    fp16 weights that are dequantized): a host check of an fp16 artifact is an fp32-compute check.
+    """
+    from .verdict import precision_class
+
+    cls = precision_class(precision)
+    return "fp32" if cls == "fp16" else cls
 
 
 def litert_runner(path: Path, record, threads: int = 2):
@@ -82,6 +95,7 @@ def litert_runner(path: Path, record, threads: int = 2):
         return out
 
     run.interpreter = interp  # type: ignore[attr-defined]
+    run.compute = cpu_compute(record.precision)  # type: ignore[attr-defined]
     run.runtime = f"ai-edge-litert {_version('ai-edge-litert')} (XNNPACK, {threads} threads)"  # type: ignore[attr-defined]
     return run
 

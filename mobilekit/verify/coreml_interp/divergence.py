@@ -63,7 +63,7 @@ def _program(p: Any) -> Program:
 
 
 def first_divergence(program: Any, feeds: dict[str, np.ndarray], *, reference: Any = None,
-                     rtol: float = 0.05, atol: float = 1e-3) -> Divergence | None:
+                     rtol: float = 0.05, atol: float = 0.0) -> Divergence | None:
     """The first op (program order) whose output differs from the reference beyond tolerance.
 
     `program`: a package path or `Program`; `feeds`: the program's own inputs (for image inputs
@@ -71,6 +71,8 @@ def first_divergence(program: Any, feeds: dict[str, np.ndarray], *, reference: A
     (same program in fp32 simulation), another package path / `Program` run on the same feeds,
     or a {name: array} dict (e.g. `torch_values`). An output differs when it has inf/nan where
     the reference is finite, or max |a - b| > atol + rtol * max |b|. Returns None if none does.
+    The limit scales with the values (atol 0 by default): a layer of 1e-10s that fp16 flushes
+    to zero is a divergence, however small in absolute terms.
     """
     prog = _program(program)
     ours = _trace_all(prog, feeds, fp16=True)

@@ -55,6 +55,8 @@ def runner(path: str | Path, record: Any, *, fp16: bool = True):
     run.verified_by = VERIFIED_BY  # type: ignore[attr-defined]
     run.runtime = VERIFIED_BY  # type: ignore[attr-defined]  # what the pipeline writes as `verified_by`
     run.reference_interpreter = True  # type: ignore[attr-defined]  # its latency says nothing about a device
+    # fp16 programs: every op output rounded to fp16, as a device's fp16 path stores it
+    run.compute = "fp16 (simulated per op)" if fp16 and program.computes_in_fp16 else "fp32"  # type: ignore[attr-defined]
     run.details = {"fp16_simulated": bool(fp16 and program.computes_in_fp16),  # type: ignore[attr-defined]
                    "ops": len(program.steps), "op_types": program.op_types()}
     return run

@@ -14,10 +14,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("coremltools")
 
-from mobilekit import config as mk_config  # noqa: E402
 from mobilekit.targets.base import ConvertJob, options_dict  # noqa: E402
 from mobilekit.targets.coreml import TARGET  # noqa: E402
-from mobilekit.verify import parity  # noqa: E402
+from mobilekit.verify import verdict  # noqa: E402
 from mobilekit.verify.coreml_interp import UnsupportedOp, first_divergence, runner  # noqa: E402
 from mobilekit.verify.coreml_interp.interpreter import run as run_program  # noqa: E402
 from mobilekit.verify.coreml_interp.program import Ref, load  # noqa: E402
@@ -29,7 +28,7 @@ DIGITS_PRE = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "scale": 1 / 255,
 
 def _tolerance(name: str) -> dict:
     """The default verify tolerance the other targets use (fp32 / fp16 / int8)."""
-    return vars(mk_config.VerifyConfig().tolerances[name])
+    return verdict.rule_for(name)
 
 
 def _convert(root: Path, model, spec: dict, options: dict) -> dict:
@@ -128,9 +127,9 @@ def test_digits_fp16_within_fp16_tolerance(digits, variant):
     run = runner(path, record)
     assert run.program.computes_in_fp16
     xs = _image_inputs(4, (1, 3, 32, 32), DIGITS_PRE, seed=1)
-    figures = parity.compare([{"logits": _torch(model, x)} for x in xs], [run(({"image": x})) for x in xs],
+    figures = verdict.compare([{"logits": _torch(model, x)} for x in xs], [run(({"image": x})) for x in xs],
                              classifier_output="logits")
-    assert parity.failures(figures, _tolerance("fp16")) == [], figures
+    assert verdict.failures(figures, _tolerance("fp16")) == [], figures
     assert figures["max_abs"] > 0  # really rounded to fp16, not computed in fp32
 
 
@@ -142,8 +141,8 @@ def test_mobilenet_fp32_and_fp16_match_torch(mobilenet):
     out32 = runner(*pkgs["fp32"])({"image": x})["logits"]
     assert float(np.abs(out32 - ref).max()) <= 1e-4
     out16 = runner(*pkgs["fp16"])({"image": x})
-    figures = parity.compare([{"logits": ref}], [out16], classifier_output="logits")
-    assert parity.failures(figures, _tolerance("fp16")) == [], figures
+    figures = verdict.compare([{"logits": ref}], [out16], classifier_output="logits")
+    assert verdict.failures(figures, _tolerance("fp16")) == [], figures
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,8 +186,8 @@ def test_compressed_weights_equal_coremltools_decompression(digits, variant, op_
     # quantized / palettized: still the torch classifier, within the compressed-variant tolerance
     # (50% magnitude pruning of this small net is not: cosine ~0.96, a property of the model)
     if variant != "pruned":
-        figures = parity.compare([{"logits": _torch(model, x)}], [ours], classifier_output="logits")
-        assert parity.failures(figures, _tolerance("int8")) == [], figures
+        figures = verdict.compare([{"logits": _torch(model, x)}], [ours], classifier_output="logits")
+        assert verdict.failures(figures, _tolerance("int8")) == [], figures
 
 
 class TinyNet(torch.nn.Module):
@@ -271,13 +270,13 @@ def test_fp16_overflow_fails_parity_and_fp32_passes(overflow):
     x = np.abs(np.random.default_rng(4).standard_normal((1, 8))).astype(np.float32) + 0.5  # sum >= 4 → > 1.6e5
     ref = {"logits": _torch(model, x)}
     assert float(ref["logits"].max()) > 6.5504  # the pre-scale activation exceeds 65504
-    f32 = parity.compare([ref], [runner(*pkgs["fp32"])({"image": x})], classifier_output=None)
-    assert parity.failures(f32, _tolerance("fp32")) == []
+    f32 = verdict.compare([ref], [runner(*pkgs["fp32"])({"image": x})], classifier_output=None)
+    assert verdict.failures(f32, _tolerance("fp32")) == []
     out16 = runner(*pkgs["fp16"])({"image": x})
     assert not np.isfinite(out16["logits"]).all()
     with np.errstate(invalid="ignore"):
-        f16 = parity.compare([ref], [out16], classifier_output=None)
-    assert parity.failures(f16, _tolerance("fp16")), f16
+        f16 = verdict.compare([ref], [out16], classifier_output=None)
+    assert verdict.failures(f16, _tolerance("fp16")), f16
     # and the report names the op that overflowed
     path, record = pkgs["fp16"]
     d = first_divergence(path, runner(path, record).native_feeds({"image": x}))

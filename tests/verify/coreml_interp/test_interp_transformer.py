@@ -11,8 +11,7 @@ pytest.importorskip("coremltools")
 
 from cmi_helpers import ct  # noqa: E402
 
-from mobilekit import config as mk_config  # noqa: E402
-from mobilekit.verify import parity  # noqa: E402
+from mobilekit.verify import verdict  # noqa: E402
 from mobilekit.verify.coreml_interp import first_divergence  # noqa: E402
 from mobilekit.verify.coreml_interp.interpreter import run as run_program  # noqa: E402
 from mobilekit.verify.coreml_interp.program import load  # noqa: E402
@@ -38,7 +37,7 @@ def _check(module, args, tmp_path, name):
     with torch.no_grad():
         ref = module(*args)
     ref = ref if isinstance(ref, tuple) else (ref,)
-    tol16 = vars(mk_config.VerifyConfig().tolerances["fp16"])
+    tol16 = verdict.rule_for("fp16")
     programs = {}
     ep = torch.export.export(module.eval(), args).run_decompositions({})  # once: exporting is the slow part
     for precision in ("float32", "float16"):
@@ -52,8 +51,8 @@ def _check(module, args, tmp_path, name):
             assert worst <= 1e-4, (name, worst)
         else:
             assert prog.computes_in_fp16
-            figures = parity.compare([want], [got], classifier_output=None)
-            assert parity.failures(figures, tol16) == [], (name, figures)
+            figures = verdict.compare([want], [got], classifier_output=None)
+            assert verdict.failures(figures, tol16) == [], (name, figures)
         programs[precision] = (prog, feeds)
     return programs
 
