@@ -23,6 +23,7 @@ _REGISTRY: dict[str, str] = {
     "onnx": "mobilekit.targets.onnx",
     "tflite": "mobilekit.targets.tflite",
     "coreml": "mobilekit.targets.coreml",
+    "executorch": "mobilekit.targets.executorch",
 }
 
 
@@ -124,6 +125,22 @@ class Unverifiable(Exception):
     """This host cannot run the artifact (e.g. no Core ML runtime on Linux)."""
 
 
+@dataclass
+class TimedSession:
+    """A loaded artifact for `mobilekit bench`: `call(i)` runs one inference on prepared feeds `i`.
+
+    Feeds are converted to the runtime's own tensors before timing, so the timed call is the
+    runtime's (see `Target.timed_session`).
+    """
+
+    call: Callable[[int], Any]
+    runtime_version: str
+    load_ms: float | None = None  # model file → ready to run
+    init_ms: float | None = None  # importing the runtime and setting it up, before the file is read
+    delegate: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
 class Target:
     """Subclass per target. Instances are stateless; `convert` runs in a worker process."""
 
@@ -150,6 +167,18 @@ class Target:
     def runner(self, record: ArtifactRecord, bundle_dir: Path) -> Runner:
         """A runner for the artifact, or raise Unverifiable(reason)."""
         raise Unverifiable(f"no host runtime for {self.name}")
+
+    # `mobilekit bench`: the runtime name of the target's own timed session (see timed_session);
+    # empty: the bench times the verification runner, or knows the target's runtime itself.
+    bench_runtime: ClassVar[str] = ""
+
+    def timed_session(self, record: ArtifactRecord, bundle_dir: Path, samples: list[dict], threads: int) -> TimedSession:
+        """Load the artifact for timing with `threads` threads; `samples` are spec-named inputs.
+
+        Raise Unverifiable(reason) when this host cannot run it. Only called when `bench_runtime`
+        is set.
+        """
+        raise Unverifiable(f"{self.name} has no timed session")
 
     def converter_versions(self) -> dict[str, str]:
         """Versions of the packages this target converts with (for the manifest and doctor)."""

@@ -1,0 +1,175 @@
+"""torch.export capture → `.pte` per variant (runs in the target's worker process).
+
+One `to_edge_transform_and_lower(...).to_executorch()` per variant, from the pipeline's `.pt2`:
+the XNNPACK partitioner for fp32/fp16/int8, the Core ML partitioner for coreml/coreml-int8. The
+metadata constant methods are added in the same call; the delegation report is read from the
+lowered edge program before it is serialized.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ...errors import ConversionError
+from ..base import ArtifactRecord, ConvertJob, TensorIO, package_version
+from . import delegation, metadata, quantize
+
+# variant → (precision in the manifest, tolerance class, delegate)
+PLANS = {
+    "fp32": ("fp32", "fp32", "XnnpackBackend"),
+    "fp16": ("fp16", "fp16", "XnnpackBackend"),
+    "int8": ("int8", "int8", "XnnpackBackend"),
+    "coreml": ("fp16", "fp16", "CoreMLBackend"),  # the Core ML delegate computes in fp16 by default
+    "coreml-int8": ("int8", "int8", "CoreMLBackend"),  # int8 weights, fp16 compute
+}
+_DEPLOYMENT = {"iOS16": "iOS16", "iOS17": "iOS17", "iOS18": "iOS18"}
+
+
+def convert(job: ConvertJob, opts) -> list[ArtifactRecord]:
+    from . import VARIANTS, FILE_NAMES
+
+    spec = job.spec
+    out_dir = Path(job.bundle_dir) / "executorch"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    variants = [v for v in VARIANTS if v in opts.variants]
+    cal = quantize.load_calibration(job.calibration, spec, opts.calibration_samples) if "int8" in variants else None
+    records = []
+    for v in variants:
+        t = time.perf_counter()
+        print(f"[mobilekit] executorch: lowering {v}", flush=True)
+        try:
+            program, compression, extra = _program(job, v, opts, cal)
+            partitioner = _partitioner(v, opts)
+            edge = _lower(program, partitioner, metadata.constant_methods(spec, v, job.versions) if opts.metadata else None)
+            report = delegation.report(edge.exported_program(), _BACKEND_NAMES[PLANS[v][2]])
+            report["summary"] = delegation.summary(report)
+            data = edge.to_executorch().buffer
+        except Exception as exc:  # noqa: BLE001 - one line for the manifest; the traceback is in the log
+            import traceback
+
+            traceback.print_exc()
+            raise ConversionError("executorch", f"{v}: {type(exc).__name__}: {_first_line(exc)}") from None
+        path = out_dir / FILE_NAMES[v]
+        path.write_bytes(data)
+        if report["delegated_subgraphs"] == 0:
+            raise ConversionError("executorch", f"{v}: the {report['backend']} partitioner delegated nothing; "
+                                                "every op would run on the portable CPU kernels")
+        precision, tolerance, backend = PLANS[v]
+        details = {"delegation": report, "backend": backend, "tolerance": tolerance,
+                   "convert_seconds": round(time.perf_counter() - t, 2), **extra}
+        if opts.metadata:
+            details["constant_methods"] = sorted(metadata.constant_methods(spec, v, {}))
+        records.append(_record(job, v, path, precision, compression, details))
+    return records
+
+
+_BACKEND_NAMES = {"XnnpackBackend": "XNNPACK", "CoreMLBackend": "Core ML"}
+
+
+def _program(job: ConvertJob, variant: str, opts, cal):
+    """The ExportedProgram to lower for `variant`, its compression facts and extra details."""
+    import torch
+
+    spec = job.spec
+    if variant == "int8":
+        program, used = quantize.int8_program(Path(job.program), spec, cal)
+        return program, [{"kind": "quantization", "method": "PT2E static (XNNPACKQuantizer)", "weights": "int8",
+                          "activations": "int8", "granularity": "per-channel", "io": "float32",
+                          "calibration_samples": used}], {"made_by_quantizer": {"torchao": package_version("torchao")}}
+    ep = torch.export.load(job.program)
+    if variant == "fp16":
+        example = tuple(torch.zeros(t["shape"], dtype=getattr(torch, t["dtype"])) for t in spec["inputs"])
+        return (torch.export.export(_Half.wrap(ep.module()), example, strict=False),
+                [{"kind": "cast", "weights": "fp16", "activations": "fp16", "io": "float32"}], {})
+    if variant == "coreml-int8":
+        return ep, [{"kind": "quantization", "method": "coremltools linear_quantize_weights (Core ML delegate)",
+                     "weights": "int8", "activations": "fp16", "granularity": "per-channel",
+                     "weight_threshold": opts.coreml_weight_threshold}], {}
+    return ep, [], {}
+
+
+class _Half:
+    """The model in float16 behind float32 inputs/outputs (apps feed and read float32)."""
+
+    @staticmethod
+    def wrap(module):
+        import torch
+
+        class Half(torch.nn.Module):
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner.half()
+
+            def forward(self, *xs):
+                args = [x.half() if x.is_floating_point() else x for x in xs]
+                out = self.inner(*args)
+                flat = list(out) if isinstance(out, (list, tuple)) else [out]
+                flat = [y.float() if y.is_floating_point() else y for y in flat]
+                return tuple(flat) if isinstance(out, (list, tuple)) else flat[0]
+
+        wrapper = Half(module)
+        wrapper.training = False  # eval() would call train() on the exported module, which refuses it
+        return wrapper
+
+
+def _partitioner(variant: str, opts):
+    if PLANS[variant][2] == "XnnpackBackend":
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+
+        return XnnpackPartitioner()
+    from ..coreml import _coremltools
+
+    ct = _coremltools()  # quietly, and without TensorFlow (coremltools probes for it)
+    from executorch.backends.apple.coreml.compiler import CoreMLBackend
+    from executorch.backends.apple.coreml.partition import CoreMLPartitioner
+
+    quant = None
+    if variant == "coreml-int8":
+        quant = {"mode": "linear_symmetric", "dtype": "int8", "granularity": "per_channel",
+                 "weight_threshold": opts.coreml_weight_threshold}
+    specs = CoreMLBackend.generate_compile_specs(
+        minimum_deployment_target=getattr(ct.target, _DEPLOYMENT[opts.coreml_minimum_deployment_target]),
+        compute_precision=ct.precision.FLOAT16, op_linear_quantizer_config=quant)
+    return CoreMLPartitioner(compile_specs=specs)
+
+
+def _lower(program, partitioner, methods):
+    from executorch.exir import to_edge_transform_and_lower
+
+    return to_edge_transform_and_lower(program, partitioner=[partitioner], constant_methods=methods or None)
+
+
+def _record(job: ConvertJob, variant: str, path: Path, precision: str, compression: list, details: dict) -> ArtifactRecord:
+    spec = job.spec
+    image = any(t.get("preprocessing") for t in spec["inputs"])
+    made_by = {"converter": "executorch", "version": package_version("executorch"), "torch": package_version("torch")}
+    if details.get("backend") == "CoreMLBackend":
+        made_by["coremltools"] = package_version("coremltools")
+    made_by.update(details.pop("made_by_quantizer", {}))
+    return ArtifactRecord(
+        target="executorch",
+        variant=variant,
+        path=path.relative_to(Path(job.bundle_dir)).as_posix(),
+        precision=precision,
+        layout="NCHW" if image else "",
+        made_by=made_by,
+        compression=compression,
+        inputs=[TensorIO(t["name"], t["name"], "NCHW" if t.get("preprocessing") else "", t["dtype"], list(t["shape"]))
+                for t in spec["inputs"]],
+        outputs=[TensorIO(t["name"], t["name"], "", t.get("dtype") or "float32", list(t.get("shape") or []))
+                 for t in spec["outputs"]],
+        min_os=job_min_os(variant, job),
+        details=details,
+    )
+
+
+def job_min_os(variant: str, job: ConvertJob) -> str | None:
+    if PLANS[variant][2] != "CoreMLBackend":
+        return None
+    return (job.options or {}).get("coreml_minimum_deployment_target", "iOS16")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else "(no message)"
