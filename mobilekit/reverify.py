@@ -95,12 +95,15 @@ def _reverify_translation(bundle: Bundle, progress: Progress) -> dict:
         if row["status"] == "unverified":
             report[label] = {"status": "skipped", "reason": row["status_reason"]}
         elif row["status"] == "failed":
-            report[label] = {"status": "failed", "matched": row.get("matched", 0), "samples": row["samples"], "failures": [row["error"]]}
+            report[label] = {"status": "failed", "matched": row.get("matched", 0), "samples": row["samples"],
+                             "differences": row.get("differences", []), "failures": [row["error"]]}
             failed.append(f"{label}: {row['error']}")
             progress.warn(f"{label}: {row['error']}")
         else:
-            report[label] = {"status": "ok", "matched": row["matched"], "samples": row["samples"], "failures": []}
-            progress.done(f"verify {label}", f"{row['matched']}/{row['samples']} golden sentences token-exact")
+            report[label] = {"status": "ok", "matched": row["matched"], "samples": row["samples"], "ties": row.get("ties", 0),
+                             "differences": row.get("differences", []), "failures": []}
+            ties = f" ({row['ties']} at near-ties of torch)" if row.get("ties") else ""
+            progress.done(f"verify {label}", f"{row['matched']}/{row['samples']} judged sentences match torch{ties}")
     if failed:
         err = CheckError("verification failed: " + " | ".join(failed))
         err.report = report  # type: ignore[attr-defined]
