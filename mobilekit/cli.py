@@ -117,8 +117,12 @@ def distill(config_path, source, weights, student, epochs, out, as_json) -> None
 def inspect(bundle, as_json) -> None:
     """Summarize a bundle: artifacts, sizes, parity, status."""
     from .bundle import load_bundle
+    from .targets.executorch.delegation import inspect_lines
 
-    _summary(load_bundle(bundle, check_files=False), as_json)
+    loaded = load_bundle(bundle, check_files=False)
+    _summary(loaded, as_json)
+    for line in [] if as_json else inspect_lines(loaded.manifest):  # which ops run in each .pte's delegate
+        click.echo(line)
 
 
 @main.command()
@@ -135,6 +139,8 @@ def verify(bundle, as_json, junit_xml) -> None:
     try:
         report = verify_bundle(bundle, progress)
     except CheckError as exc:
+        if as_json and getattr(exc, "report", None):  # what moved, per artifact, before the one line
+            click.echo(json.dumps(exc.report, indent=2))
         if junit_xml and getattr(exc, "report", None):
             from . import junit
 
@@ -151,9 +157,9 @@ def verify(bundle, as_json, junit_xml) -> None:
     else:
         for label, r in report.items():
             if "max_abs" in r:
-                detail = f"max abs {r['max_abs']:.3g}"
+                detail = f"SNR {r['snr_db']:.1f} dB, max abs {r['max_abs']:.3g}" if "snr_db" in r else f"max abs {r['max_abs']:.3g}"
             elif "matched" in r:  # translation: golden sentences decoded again
-                detail = f"{r['matched']}/{r['samples']} golden sentences token-exact"
+                detail = f"{r['matched']}/{r['samples']} judged sentences match torch"
             else:
                 detail = r.get("reason", "")
             click.echo(f"{label:28s} {r['status']:8s} {detail}")

@@ -325,15 +325,22 @@ def _artifact_rows(bundle: Bundle) -> list[list[str]]:
             status += f" ({a.get('error', '')[:120]})"
         rows.append([
             _label(a), a.get("path", "-"), a.get("precision", "-"), _mb(a.get("size_bytes")), status,
-            f"{par['max_abs']:.2g}" if "max_abs" in par else "-",
-            f"{par['cosine']:.6f}" if "cosine" in par else "-",
-            f"{par['top1_agreement']:.3f}" if "top1_agreement" in par else "-",
+            f"{par['snr_db']:.1f}" if _num(par.get("snr_db")) else "-",
+            f"{par['max_abs']:.2g}" if _num(par.get("max_abs")) else "-",
+            f"{par['cosine']:.6f}" if _num(par.get("cosine")) else "-",
+            f"{par['top1_agreement']:.3f}" if _num(par.get("top1_agreement")) else "-",
             f"{m['top1']:.4f}" if isinstance(m.get("top1"), (int, float)) else "-",
+            # precision honesty: an fp16 artifact checked by an fp32-computing host says so
+            a.get("verified_compute", "-") if a["status"] == "verified" else "-",
         ])
     return rows
 
 
-_ART_HEAD = ["artifact", "file", "precision", "size", "status", "max abs", "cosine", "top-1 agr", "top-1"]
+_ART_HEAD = ["artifact", "file", "precision", "size", "status", "SNR dB", "max abs", "cosine", "top-1 agr", "top-1", "computed in"]
+
+
+def _num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 _BENCH_HEAD = ["artifact", "device", "runtime / config", "load ms", "first ms", "p50 ms", "p90 ms", "p99 ms", "mean ± std ms", "peak mem Δ", "runs"]
 
 
