@@ -22,7 +22,8 @@ What is measured, in the child, in this order:
 Runtimes: ONNX Runtime (CPU execution provider) for ONNX; LiteRT with its default XNNPACK
 delegate for TFLite (the child checks LiteRT's log that XNNPACK was really created and records
 `delegate: none` if not); Core ML through coremltools on macOS only (cpuOnly and all compute
-units). Any other target is timed through its verification runner, when this host has one.
+units). A target that sets `bench_runtime` (ExecuTorch) is timed through its own
+`Target.timed_session`; any other target through its verification runner, when this host has one.
 """
 
 from __future__ import annotations
@@ -126,6 +127,9 @@ def plan(bundle, threads: int, runs: int, warmup: int, only: tuple[str, ...] = (
             for units in ("cpuOnly", "all"):
                 jobs.append(Job(runtime="coreml", backend=_BACKEND_OF_UNITS[units], delegate=None,
                                 compute_units=units, threads=None, **base))
+        elif _bench_runtime(target):  # the target times itself (Target.timed_session)
+            jobs.append(Job(runtime=_bench_runtime(target), backend="cpu", delegate=None, compute_units=None,
+                            threads=threads, **base))
         else:
             jobs.append(Job(runtime="runner", backend="cpu", delegate=None, compute_units=None,
                             threads=None, **base))
@@ -138,6 +142,17 @@ def plan(bundle, threads: int, runs: int, warmup: int, only: tuple[str, ...] = (
                 raise UserError(f"--only {o}: the bundle has no such artifact",
                                 hint=f"Choose from: {', '.join(sorted(known))}.")
     return jobs, skipped
+
+
+def _bench_runtime(target: str) -> str:
+    """The runtime a target's own timed session uses ("" when it has none or is not installed)."""
+    from ..errors import MobileKitError
+    from ..targets import base as targets
+
+    try:
+        return targets.get(target).bench_runtime
+    except (MobileKitError, ImportError):
+        return ""
 
 
 def bench(path: str | Path, *, threads: int | None = None, runs: int = 50, warmup: int = 5,
@@ -285,7 +300,8 @@ def _config(job: Job) -> dict:
 def _runtime_version(runtime: str) -> str:
     from importlib import metadata
 
-    dist = {"onnxruntime": "onnxruntime", "litert": "ai-edge-litert", "coreml": "coremltools"}.get(runtime)
+    dist = {"onnxruntime": "onnxruntime", "litert": "ai-edge-litert", "coreml": "coremltools",
+            "executorch": "executorch"}.get(runtime)
     if runtime == "coreml" and sys.platform == "darwin":  # pragma: no cover - macOS only
         import platform
 
@@ -403,7 +419,10 @@ def _init_runtime(job: Job) -> Any:
         return _coremltools()
     from ..targets import base as targets
 
-    return targets.get(job.entry["target"])
+    target = targets.get(job.entry["target"])
+    if job.runtime == target.bench_runtime:
+        target.bench_init(job.threads or 1)
+    return target
 
 
 def _load(job: Job, rt: Any, bundle_dir: Path, samples: list[dict]) -> _Session:
@@ -471,6 +490,16 @@ def _load(job: Job, rt: Any, bundle_dir: Path, samples: list[dict]) -> _Session:
         s.call = lambda i: model.predict(feeds[i % len(feeds)])  # type: ignore[method-assign]
         return s
     target = rt
+    if job.runtime == target.bench_runtime:
+        try:
+            timed = target.timed_session(rec, bundle_dir, samples, job.threads or 1)
+        except Unverifiable as exc:
+            raise _Unsupported(str(exc)) from None
+        s.runtime_version = timed.runtime_version
+        s.load_ms, s.delegate, s.notes = timed.load_ms, timed.delegate, list(timed.notes)
+        s.call = timed.call  # type: ignore[method-assign]
+        s.timed = timed  # type: ignore[attr-defined]  # keeps the runtime's objects alive
+        return s
     try:
         run = target.runner(rec, bundle_dir)
     except Unverifiable as exc:

@@ -136,7 +136,6 @@ class TimedSession:
     call: Callable[[int], Any]
     runtime_version: str
     load_ms: float | None = None  # model file → ready to run
-    init_ms: float | None = None  # importing the runtime and setting it up, before the file is read
     delegate: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -179,6 +178,9 @@ class Target:
         is set.
         """
         raise Unverifiable(f"{self.name} has no timed session")
+
+    def bench_init(self, threads: int) -> None:
+        """Import and set up the timed session's runtime (the bench's `init_ms`, before memory is sampled)."""
 
     def converter_versions(self) -> dict[str, str]:
         """Versions of the packages this target converts with (for the manifest and doctor)."""

@@ -116,6 +116,12 @@ class ExecuTorchTarget(Target):
 
         return timed_session(record, Path(bundle_dir), samples, threads)
 
+    def bench_init(self, threads: int) -> None:
+        if installed():
+            from .runner import init_runtime
+
+            init_runtime(threads)
+
     def check_structure(self, record: ArtifactRecord, bundle_dir: Path, spec: Any) -> dict:
         from .runner import check_program
 

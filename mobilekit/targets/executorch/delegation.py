@@ -55,3 +55,14 @@ def delegation_summary(entry: dict) -> str:
     if not rep:
         return ""
     return summary(rep)
+
+
+def inspect_lines(manifest: dict) -> list[str]:
+    """`mobilekit inspect`: one delegation line per ExecuTorch artifact of a bundle."""
+    lines = []
+    for a in manifest.get("artifacts", []):
+        line = delegation_summary(a)
+        if line:
+            graph = f" {a['graph']}" if a.get("graph") else ""
+            lines.append(f"  {a['target']}/{a['variant']}{graph}: {line}")
+    return ["  delegation (ExecuTorch):", *lines] if lines else []

@@ -28,6 +28,13 @@ def _threads(n: int) -> None:
         portable_lib._unsafe_reset_threadpool(n)  # noqa: SLF001
 
 
+def init_runtime(threads: int) -> None:
+    from executorch.runtime import Runtime
+
+    Runtime.get()
+    _threads(threads)
+
+
 def _forward(path: Path, threads: int):
     from executorch.runtime import Runtime
 
@@ -72,17 +79,13 @@ def _compute(record: ArtifactRecord) -> str:
 def timed_session(record: ArtifactRecord, bundle_dir: Path, samples: list[dict], threads: int) -> TimedSession:
     if record.details.get("backend") == "CoreMLBackend":
         raise Unverifiable("a Core ML delegate runs only on Apple devices (use the iOS harness in harness/ios/)")
-    t = time.perf_counter()
-    import executorch.runtime  # noqa: F401
-
-    _threads(threads)
-    init_ms = (time.perf_counter() - t) * 1e3
+    init_runtime(threads)  # normally done already by the bench (Target.bench_init)
     t = time.perf_counter()
     _program, method = _forward(bundle_dir / record.path, threads)
     load_ms = (time.perf_counter() - t) * 1e3
     feeds = [_args(record, s) for s in samples]
     session = TimedSession(call=lambda i: method.execute(feeds[i % len(feeds)]),
-                           runtime_version=package_version("executorch") or "?", load_ms=load_ms, init_ms=init_ms,
+                           runtime_version=package_version("executorch") or "?", load_ms=load_ms,
                            delegate="xnnpack",
                            notes=[f"executorch.runtime Method.execute, XNNPACK thread pool of {threads}",
                                   (record.details.get("delegation") or {}).get("summary", "")])
