@@ -52,7 +52,9 @@ def _load_ref(ref: str, cfg: ExportConfig) -> Loaded:
         if path.is_dir():
             raise SourceError(f"model path {path} is a folder", hint="Give a .pt2 or .pt file, or a `pkg.module:factory`.")
         if suffix == ".pt2":
-            return Loaded(_load_pt2(path), "pt2", str(path))
+            from ._pt2 import read_pt2
+
+            return Loaded(read_pt2(path, trust_pickle=cfg.trust_pickle), "pt2", str(path))
         if suffix in (".pt", ".pth"):
             return _load_pt(path, cfg)
         if suffix == ".onnx":
@@ -77,15 +79,6 @@ def load_factory(ref: str, cfg: ExportConfig, *, key: str):
     if not isinstance(module, torch.nn.Module):
         raise SourceError(f"{key}: factory {ref} returned {type(module).__name__}, not an nn.Module", hint="Return the model from the factory.")
     return module
-
-
-def _load_pt2(path: Path):
-    import torch
-
-    try:
-        return torch.export.load(str(path))
-    except Exception as exc:
-        raise SourceError(f"{path} is not a readable torch.export file: {first_line(exc)}", hint="Re-save it with torch.export.save.") from None
 
 
 def _is_torchscript(path: Path) -> bool:
