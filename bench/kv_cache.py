@@ -45,7 +45,7 @@ def _full_graph(model):
 def _onnx(module, args, names_in, names_out, path: Path) -> None:
     import torch
 
-    from mobilekit.onnx_export import export_onnx
+    from mobilekit.targets.onnx.export import export_onnx
 
     ep = torch.export.export(module, args, strict=False)
     pt2 = path.with_suffix(".pt2")

@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
     import numpy as np
     import torch
 
-    from mobilekit.onnx_export import export_onnx
+    from mobilekit.targets.onnx.export import export_onnx
 
     host_before = host_info()
     size = args.size

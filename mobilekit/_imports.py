@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,3 +39,37 @@ def _first_line(exc: BaseException) -> str:
 
 
 first_line = _first_line
+
+
+def quiet_coremltools() -> Any:
+    """Import coremltools without letting it import TensorFlow (10 s here, and unused).
+
+    coremltools probes for TensorFlow at import to enable its TF converters. When TensorFlow is
+    not already loaded in this process, it is hidden for the duration of the import and
+    restored after, so other code can still import it. MOBILEKIT_COREML_ALLOW_TF=1 disables it.
+    """
+    if "coremltools" in sys.modules:
+        return sys.modules["coremltools"]
+    import logging
+
+    hide = "tensorflow" not in sys.modules and os.environ.get("MOBILEKIT_COREML_ALLOW_TF") != "1"
+    if hide:
+        sys.modules["tensorflow"] = None  # type: ignore[assignment]
+    # Its import warns once per missing native proxy ("Failed to load _MLModelProxy": no Core ML
+    # runtime off macOS, known) and pulls in torchao, which warns about CUDA kernels a CPU build
+    # lacks: noise in the user's terminal, nothing they can act on.
+    logs = [logging.getLogger(n) for n in ("coremltools", "torchao", "torch.utils._pytree")]
+    levels = [log.level for log in logs]
+    for log in logs:
+        log.setLevel(logging.ERROR)
+    try:
+        try:
+            import coremltools
+        except ImportError as exc:
+            raise UserError(f"coremltools is not installed ({exc})", hint="pip install 'mobilekit[coreml]'") from None
+    finally:
+        for log, level in zip(logs, levels):
+            log.setLevel(level)
+        if hide and "tensorflow" in sys.modules and sys.modules["tensorflow"] is None:
+            del sys.modules["tensorflow"]
+    return coremltools

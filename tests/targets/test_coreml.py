@@ -26,6 +26,7 @@ from mobilekit.targets import base  # noqa: E402
 from mobilekit.targets import coreml  # noqa: E402
 from mobilekit.targets.base import ArtifactRecord, ConvertJob, TensorIO, Unverifiable, options_dict  # noqa: E402
 from mobilekit.targets.coreml import TARGET  # noqa: E402
+from mobilekit.targets.coreml import common as coreml_common, convert as coreml_convert  # noqa: E402
 
 DIGITS_VARIANTS = ["fp16", "int8", "palettize-4"]
 DIGITS_LABELS = [str(d) for d in range(10)]
@@ -211,13 +212,13 @@ def test_validate_refuses_batched_image_inputs_and_name_clashes():
 
 
 def test_package_names_are_swift_class_names():
-    assert coreml._package_name("digits") == "Digits"
-    assert coreml._package_name("my-model_v2") == "MyModelV2"
-    assert coreml._package_name("3d.net") == "Model3dNet"
+    assert coreml_common._package_name("digits") == "Digits"
+    assert coreml_common._package_name("my-model_v2") == "MyModelV2"
+    assert coreml_common._package_name("3d.net") == "Model3dNet"
 
 
 def test_importing_coremltools_does_not_break_tensorflow_imports():
-    coreml._coremltools()
+    coreml_common._coremltools()
     assert sys.modules.get("tensorflow", "absent") is not None
 
 
@@ -417,7 +418,7 @@ def test_std_folding_and_softmax_are_exact_in_the_converted_program(tmp_path):
     program = _capture(model, (torch.zeros(1, 3, 16, 16),), tmp_path / "p.pt2")
     spec = _tiny_spec()
     job = _job(tmp_path, program, spec, {})
-    prepared = coreml._prepare(job, spec, TARGET.parse_options({}, "coreml"))
+    prepared = coreml_convert._prepare(job, spec, TARGET.parse_options({}, "coreml"))
     image_type = prepared.ct_inputs[0]
     assert prepared.preprocessing_notes["photo"]["std"] == "folded"
     assert image_type.scale == pytest.approx(1 / 255)
@@ -435,7 +436,7 @@ def test_std_folding_and_softmax_are_exact_in_the_converted_program(tmp_path):
 
 def test_unfolded_std_is_recorded_as_an_approximation():
     pre = {"mean": IMAGENET_MEAN, "std": IMAGENET_STD, "scale": 1 / 255, "color": "RGB"}
-    scale, bias, note, fold = coreml._image_scale_bias(pre, fold_std=False)
+    scale, bias, note, fold = coreml_convert._image_scale_bias(pre, fold_std=False)
     assert fold is None and note["std"] == "approximate"
     assert 0.0 < note["max_relative_scale_error"] < 0.03
     assert bias == pytest.approx([-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)])
@@ -444,7 +445,7 @@ def test_unfolded_std_is_recorded_as_an_approximation():
     exact = _preprocess(px, pre)
     assert np.max(np.abs(approx - exact)) <= note["max_relative_scale_error"] * np.max(np.abs(px / 255 / np.asarray(IMAGENET_STD).reshape(1, -1, 1, 1))) + 1e-6
     # equal std needs no approximation
-    assert coreml._image_scale_bias({**pre, "std": [0.5] * 3}, fold_std=False)[2] == {"std": "exact"}
+    assert coreml_convert._image_scale_bias({**pre, "std": [0.5] * 3}, fold_std=False)[2] == {"std": "exact"}
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ from mobilekit.errors import ConfigError, ConversionError, UserError
 from mobilekit.targets import tflite
 from mobilekit.targets.base import ArtifactRecord, ConvertJob
 from mobilekit.targets.tflite import TARGET
+from mobilekit.targets.tflite import target as tflite_target
 from netblock import blocked_env
 
 ZOO = Path(__file__).resolve().parents[2] / "mobilekit" / "zoo"
@@ -36,7 +37,7 @@ class Workspace:
     def __init__(self, root: Path, model, name: str, shape: list[int], labels_file: str | None, calibration):
         import torch
 
-        from mobilekit.onnx_export import export_onnx
+        from mobilekit.targets.onnx.export import export_onnx
 
         self.root = root
         self.program = root / "program.pt2"
@@ -143,7 +144,7 @@ def digits_fallback(digits):
         raise RuntimeError("onnx2tf failed on purpose (test)")
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(tflite._BUILDERS, "onnx2tf", broken)
+        mp.setitem(tflite_target._BUILDERS, "onnx2tf", broken)
         return digits.convert("fallback", variants=["fp32", "int8"])
 
 
@@ -240,7 +241,7 @@ def test_digits_records_describe_the_files(digits, digits_auto):
 
 @pytest.mark.slow
 def test_digits_metadata_reads_back(digits_auto):
-    from mobilekit.tflite_metadata import read_metadata
+    from mobilekit.targets.tflite.metadata import read_metadata
 
     records, bundle = digits_auto
     for r in records:
@@ -311,8 +312,8 @@ def test_every_converter_failing_is_a_conversion_error(digits):
         raise RuntimeError("boom")
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(tflite._BUILDERS, "onnx2tf", broken)
-        mp.setitem(tflite._BUILDERS, "litert-torch", broken)
+        mp.setitem(tflite_target._BUILDERS, "onnx2tf", broken)
+        mp.setitem(tflite_target._BUILDERS, "litert-torch", broken)
         with pytest.raises(ConversionError, match="could not make fp32.*onnx2tf: RuntimeError: boom.*litert-torch: RuntimeError: boom"):
             digits.convert("all-broken", variants=["fp32"])
 
@@ -363,7 +364,7 @@ def test_mobilenet_fp32_matches_torch(mobilenet, converter):
     xs = random_images(3, [1, 3, 224, 224], seed=1)
     assert float(np.abs(mobilenet.torch_out(xs[:1])).max()) > 0.05  # the check is not vacuous
     assert max_abs(run_file(r, bundle), mobilenet, xs) <= 1e-4
-    from mobilekit.tflite_metadata import read_metadata
+    from mobilekit.targets.tflite.metadata import read_metadata
 
     meta = read_metadata(bundle / r.path)
     assert meta["name"] == "mnv2" and meta["labels"] is None and meta["mean"] == [127.5] * 3

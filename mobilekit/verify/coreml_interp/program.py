@@ -108,7 +108,7 @@ def from_mil(prog: Any, function: str = "main") -> Program:
 
 def load(path: str | Path) -> tuple[Program, Any]:
     """(Program, the package's spec) of a saved `.mlpackage`."""
-    from ...targets.coreml import load_program
+    from .milproto import load_program
 
     model, prog = load_program(Path(path))
     return from_mil(prog), model.get_spec()

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ..errors import ConfigError
-from .base import ArtifactRecord, ConvertJob, Target, TensorIO, Unverifiable, package_version
-
+from ...errors import ConfigError
+from ..base import ArtifactRecord, ConvertJob, Target, TensorIO, Unverifiable, package_version
 
 Variant = Literal["fp32", "fp16", "int8-dynamic", "int8"]
 # variant → (file name, precision recorded in the manifest)
@@ -53,8 +52,8 @@ class OnnxTarget(Target):
         return "int8" in options.variants
 
     def convert(self, job: ConvertJob) -> list[ArtifactRecord]:
-        from .. import onnx_quantize
-        from ..onnx_export import export_onnx
+        from . import quantize as onnx_quantize
+        from .export import export_onnx
 
         folder = Path(job.bundle_dir) / "onnx"
         opts = job.options
@@ -97,7 +96,7 @@ class OnnxTarget(Target):
 
     def runner(self, record: ArtifactRecord, bundle_dir: Path):
         try:
-            from ..verify.runners import onnxruntime_runner
+            from ...verify.runners import onnxruntime_runner
         except ImportError as exc:  # pragma: no cover - onnxruntime is a core dependency
             raise Unverifiable(f"onnxruntime is not installed ({exc})") from None
         return onnxruntime_runner(bundle_dir / record.path, record)

@@ -14,7 +14,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from mobilekit.tflite_metadata import LABELS_FILE, read_metadata, write_metadata
+from mobilekit.targets.tflite.metadata import LABELS_FILE, read_metadata, write_metadata
 
 META = {"name": "tiny", "version": "2.0.1", "author": "Ann Author", "license": "MIT",
         "description": "A tiny model.", "inputs": {"image": "RGB pixels"}, "outputs": {"scores": "class scores"}}
@@ -146,7 +146,7 @@ def test_flatc_decodes_the_metadata_with_the_published_schema(model_file, tmp_pa
 
     from ai_edge_litert import schema_py_generated as fb
 
-    from mobilekit import _tflite_schema
+    from mobilekit.targets.tflite import _schema as _tflite_schema
 
     write_metadata(model_file, META, LABELS, NORM)
     data = model_file.read_bytes()

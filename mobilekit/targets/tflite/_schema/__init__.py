@@ -13,7 +13,7 @@ tflite-support (the usual metadata writer) cannot be installed next to current T
 
 Regenerate the same way if the schema changes; nothing else in this folder is hand-written. The
 generated module needs only the `flatbuffers` runtime package. Import it lazily
-(`mobilekit.tflite_metadata` does).
+(`mobilekit.targets.tflite.metadata` does).
 """
 
 from . import metadata_schema_generated as schema  # noqa: F401

@@ -12,8 +12,9 @@ from pathlib import Path
 
 def export_onnx(program_path: Path, out: Path, spec: dict, *, opset: int = 18,
                 dynamic_batch: bool = False, versions: dict | None = None) -> Path:
-    import onnx
     import torch
+
+    import onnx
 
     ep = torch.export.load(str(program_path))
     out.parent.mkdir(parents=True, exist_ok=True)

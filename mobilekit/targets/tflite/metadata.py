@@ -2,7 +2,7 @@
 
 What the Android `MetadataExtractor` / Task Library / Android Studio ML binding read:
 
-- a `ModelMetadata` flatbuffer (schema `mobilekit/_tflite_schema/metadata_schema.fbs`, file
+- a `ModelMetadata` flatbuffer (schema `targets/tflite/_schema/metadata_schema.fbs`, file
   identifier "M001") stored in one of the model's buffers, named by a `Model.metadata` entry
   called "TFLITE_METADATA";
 - associated files (here `labels.txt`, type TENSOR_AXIS_LABELS) appended to the end of the
@@ -69,7 +69,8 @@ def read_metadata(tflite_path: str | Path) -> dict:
     first normalized input), labels (read back from the zip), associated_files (names in the zip).
     Raises ValueError when the file has no TFLite metadata.
     """
-    from ._tflite_schema import FILE_IDENTIFIER, METADATA_BUFFER_NAME, schema as ms
+    from ._schema import FILE_IDENTIFIER, METADATA_BUFFER_NAME
+    from ._schema import schema as ms
 
     data = Path(tflite_path).read_bytes()
     buf = _metadata_buffer(data, METADATA_BUFFER_NAME)
@@ -121,7 +122,8 @@ def _build_metadata(meta: dict, labels: list[str] | None, norm: dict | None,
                     in_names: list[str], out_names: list[str]) -> bytes:
     import flatbuffers
 
-    from ._tflite_schema import FILE_IDENTIFIER, schema as ms
+    from ._schema import FILE_IDENTIFIER
+    from ._schema import schema as ms
 
     descriptions_in = meta.get("inputs") or {}
     descriptions_out = meta.get("outputs") or {}
@@ -226,7 +228,7 @@ def _set_metadata_buffer(model, meta_bytes: bytes) -> None:
     import numpy as np
     from ai_edge_litert import schema_py_generated as schema_fb
 
-    from ._tflite_schema import METADATA_BUFFER_NAME
+    from ._schema import METADATA_BUFFER_NAME
 
     data = np.frombuffer(meta_bytes, dtype=np.uint8).copy()
     for entry in model.metadata or []:

@@ -12,8 +12,9 @@ import numpy as np
 
 def to_fp16(src: Path, dst: Path) -> Path:
     """Weights and compute in float16; inputs and outputs stay float32 so apps feed the same data."""
-    import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    import onnx
 
     model = convert_float_to_float16(onnx.load(str(src)), keep_io_types=True, disable_shape_infer=False)
     dst.write_bytes(model.SerializeToString(deterministic=True))
