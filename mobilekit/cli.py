@@ -12,7 +12,7 @@ import sys
 import click
 
 from . import __version__
-from ._cli_support import _handle_errors, _progress
+from ._cli_support import _handle_errors, _progress, cwd_path, cwd_source
 from .cli_bench import bench, report
 
 
@@ -38,9 +38,10 @@ def main(debug: bool) -> None:
 def export(config_path, source, weights, name, output_dir, targets, trust_pickle, as_json, junit_xml, force) -> None:
     """Export the model in the config to a bundle, verifying every artifact."""
     from .api import export as run
+    from .errors import CheckError
     from .pipeline import ExportFailed
 
-    overrides = {"source": source, "weights": weights, "name": name, "output_dir": output_dir,
+    overrides = {"source": cwd_source(source), "weights": cwd_path(weights), "name": name, "output_dir": cwd_path(output_dir),
                  "targets": list(targets) or None, "trust_pickle": trust_pickle}
     progress = _progress(as_json)
     try:
@@ -49,6 +50,10 @@ def export(config_path, source, weights, name, output_dir, targets, trust_pickle
         _close(progress)
         _summary(exc.bundle, as_json)
         _junit_export(exc.bundle, junit_xml)
+        raise
+    except CheckError as exc:  # failed before any bundle existed (e.g. capture): say so, exit 1 stays truthful
+        _close(progress)
+        exc.message = f"{exc.message.rstrip('.')}; no bundle was written (a previous one, if any, is unchanged)"
         raise
     _close(progress)
     _summary(bundle, as_json)
@@ -91,7 +96,7 @@ def distill(config_path, source, weights, student, epochs, out, as_json) -> None
     """Prune and distill the teacher into a student .pt2 (export it afterwards)."""
     from .api import distill as run
 
-    overrides = {"source": source, "weights": weights}
+    overrides = {"source": cwd_source(source), "weights": cwd_path(weights)}
     comp = {k: v for k, v in (("student", student), ("epochs", epochs)) if v is not None}
     if comp:
         overrides["compression"] = {"distill": comp}

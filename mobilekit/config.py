@@ -35,6 +35,12 @@ class Preprocessing:
     color: Literal["RGB", "BGR", "GRAY"] = "RGB"
 
     def check(self, key: str) -> None:
+        for name in ("mean", "std"):
+            for i, v in enumerate(getattr(self, name)):
+                if not math.isfinite(v):
+                    raise ConfigError(f"{key}.{name}[{i}]", f"must be a finite number, got {v}")
+        if not math.isfinite(self.scale):
+            raise ConfigError(f"{key}.scale", f"must be a finite number, got {self.scale}")
         if len(self.mean) != len(self.std):
             raise ConfigError(f"{key}.std", f"has {len(self.std)} values but mean has {len(self.mean)}")
         for i, s in enumerate(self.std):
@@ -67,6 +73,10 @@ class InputConfig:
         for i, d in enumerate(self.shape):
             if d < 1:
                 raise ConfigError(f"{key}.shape[{i}]", f"must be >= 1, got {d}", hint="Give an example size; mark it in `dynamic`.")
+        numel = math.prod(self.shape)
+        if numel > _MAX_ELEMENTS:
+            raise ConfigError(f"{key}.shape", f"{self.shape} is {numel:,} elements per sample, more than mobilekit can verify in memory",
+                              hint=f"Give an example size (at most {_MAX_ELEMENTS:,} elements) and mark varying dims in `dynamic`.")
         for i in self.dynamic:
             if not 0 <= i < len(self.shape):
                 raise ConfigError(f"{key}.dynamic", f"dim {i} is outside the {len(self.shape)}-D shape")
@@ -259,6 +269,8 @@ class ExportConfig:
     def check(self, key: str) -> None:
         from .targets import base as targets
 
+        if len(self.name.encode()) > 200:  # the staging folder adds ~35 bytes to a 255-byte file name limit
+            raise ConfigError("name", f"is {len(self.name.encode())} bytes long; a bundle name may have at most 200", hint="Use a shorter `name` (or --name).")
         if not _NAME.match(self.name):
             raise ConfigError("name", f"{self.name!r} is not usable as a folder name", hint="Use letters, digits, '-', '_' and '.'.")
         if not self.targets:
@@ -320,6 +332,7 @@ class ExportConfig:
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_ELEMENTS = 1 << 28  # 1 GiB of float32 per sample; verification holds dozens of samples
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 _FIELDS = {f.name for f in dataclasses.fields(ExportConfig)} - {"target_options", "base_dir"}
@@ -363,11 +376,16 @@ def load(path: str | Path | None = None, *, cwd: str | Path = ".") -> dict:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UserError(f"{p} is not valid TOML: {exc}", hint="Fix the syntax at that line.") from None
         if p.name == "pyproject.toml":
-            data = data.get("tool", {}).get("mobilekit")
+            tool = data.get("tool", {})
+            if not isinstance(tool, dict):
+                raise UserError(f"{p}: `tool` is a {type(tool).__name__}, not a table", hint="Write it as [tool.mobilekit] sections.")
+            data = tool.get("mobilekit")
             if data is None:
                 if path:
                     raise UserError(f"{p} has no [tool.mobilekit] section", hint="Add one, or pass a mobilekit.toml.")
                 continue
+            if not isinstance(data, dict):
+                raise UserError(f"{p}: `tool.mobilekit` is a {type(data).__name__}, not a table", hint="Write it as a [tool.mobilekit] section with keys.")
         return {"__file__": str(p), **data}
     return {}
 

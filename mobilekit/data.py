@@ -42,8 +42,10 @@ def load(ref: str, spec: ModelSpec, *, key: str, base_dir: str | Path = ".", lim
         fn = resolve_ref(ref, what="data callable", key=key, base_dir=base_dir)
         try:
             value = fn()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a callable calling sys.exit() is the user's bug, not ours
             raise UserError(f"{key}: {ref} raised {type(exc).__name__}: {first_line(exc)}", hint="Fix the data callable.") from None
+        if value is None:
+            raise UserError(f"{key}: {ref} returned None", hint="Return an array, a dict of arrays keyed by input name, or (inputs, labels).")
         ds = _from_value(value, spec, key)
     else:
         path = Path(ref)
@@ -65,12 +67,22 @@ def _from_value(value: Any, spec: ModelSpec, key: str) -> Dataset:
     if isinstance(value, tuple) and len(value) == 2:
         value, labels = value
     if isinstance(value, dict):
-        inputs = {k: np.asarray(v) for k, v in value.items()}
+        inputs = {str(k): _array(v, f"{key}[{k!r}]") for k, v in value.items()}
     else:
         if len(spec.inputs) != 1:
             raise UserError(f"{key}: got one array but the model has {len(spec.inputs)} inputs", hint="Return a dict keyed by input name.")
-        inputs = {spec.inputs[0].name: np.asarray(value)}
-    return Dataset(inputs, None if labels is None else np.asarray(labels))
+        inputs = {spec.inputs[0].name: _array(value, key)}
+    return Dataset(inputs, None if labels is None else _array(labels, f"{key} labels"))
+
+
+def _array(value: Any, where: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged lists and the like
+        raise UserError(f"{where}: cannot be made into one array: {first_line(exc)[:120]}", hint="Give equally shaped samples.") from None
+    if arr.ndim == 0:
+        raise UserError(f"{where}: is a single {type(value).__name__}, not an array of samples", hint="Return an array shaped (N, ...).")
+    return arr
 
 
 def _from_path(path: Path, spec: ModelSpec, key: str) -> Dataset:
@@ -154,6 +166,8 @@ def _check_shapes(ds: Dataset, spec: ModelSpec, key: str, ref: str) -> None:
         raise UserError(f"{key}: {ref} has {'no samples' if 0 in counts else 'inputs of different lengths'}", hint="Give the same number (> 0) of samples for every input.")
     for t in spec.inputs:
         arr = ds.inputs[t.name]
+        if arr.dtype.kind not in "biuf":
+            raise UserError(f"{key}: samples for {t.name!r} are {_kind(arr)}, not numbers", hint="Give numeric arrays (preprocessed model inputs).")
         want = list(t.shape[1:])
         got = list(arr.shape[1:])
         if len(got) != len(want) or any(g != w and i + 1 not in t.dynamic for i, (g, w) in enumerate(zip(got, want))):
@@ -161,6 +175,30 @@ def _check_shapes(ds: Dataset, spec: ModelSpec, key: str, ref: str) -> None:
                 f"{key}: samples for {t.name!r} have shape {got}, the model takes {want}",
                 hint="Give samples shaped (N, " + ", ".join(map(str, want)) + ").",
             )
-        ds.inputs[t.name] = arr.astype(np.float32 if t.dtype == "float32" else t.dtype)
-    if ds.labels is not None and len(ds.labels) != len(ds):
-        raise UserError(f"{key}: {ref} has {len(ds.labels)} labels for {len(ds)} samples", hint="Give one label per sample.")
+        with np.errstate(over="ignore", invalid="ignore"):
+            ds.inputs[t.name] = arr.astype(np.float32 if t.dtype == "float32" else t.dtype)
+        _check_finite(ds.inputs[t.name], f"{key}: {ref}: input {t.name!r}")
+    if ds.labels is not None:
+        if ds.labels.dtype.kind not in "biuf":
+            raise UserError(f"{key}: {ref} labels are {_kind(ds.labels)}, not class indices", hint="Give integer labels (class indices).")
+        _check_finite(ds.labels, f"{key}: {ref}: labels")
+        if len(ds.labels) != len(ds):
+            raise UserError(f"{key}: {ref} has {len(ds.labels)} labels for {len(ds)} samples", hint="Give one label per sample.")
+
+
+def _kind(arr: np.ndarray) -> str:
+    return {"U": "strings", "S": "bytes", "O": "Python objects", "b": "booleans", "c": "complex numbers",
+            "M": "dates", "m": "time deltas", "V": "records"}.get(arr.dtype.kind, f"of dtype {arr.dtype}")
+
+
+def _check_finite(arr: np.ndarray, where: str) -> None:
+    """NaN/inf in data would pass every comparison silently; name the first one."""
+    if arr.dtype.kind != "f":
+        return
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        value = arr[idx]
+        raise UserError(f"{where} has {value} at sample {idx[0]}" + (f", index {list(idx[1:])}" if len(idx) > 1 else "")
+                        + (" (a value too large for float32)" if np.isinf(value) else ""),
+                        hint="Clean the data: every value must be a finite number.")

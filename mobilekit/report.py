@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .bench import results as res
-from .bundle import Bundle, load_bundle
+from .bundle import Bundle, load_bundle, write_atomic
+from .errors import UserError
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -56,18 +57,23 @@ def write_report(path: str | Path) -> Report:
     docs, ignored = res.load_all(bundle.path)
     plots = _plots(bundle, docs)
     img_dir = bundle.path / IMAGES_DIR
+    if img_dir.is_symlink() or (img_dir.exists() and not img_dir.is_dir()):
+        # a downloaded bundle may carry a link out of it; deleting old PNGs would follow it
+        raise UserError(f"{img_dir} is a symbolic link or a file, not the report's folder",
+                        hint="Remove it; mobilekit never writes or deletes through a link.")
     img_dir.mkdir(exist_ok=True)
     for old in img_dir.glob("*.png"):
-        old.unlink()
+        if old.is_file() or old.is_symlink():
+            old.unlink()  # removes a link itself, never its target
     images = []
     for p in plots:
         f = img_dir / f"{p.name}.png"
-        f.write_bytes(p.png)
+        write_atomic(f, p.png)
         images.append(f)
     md = bundle.path / REPORT_MD
-    md.write_text(_markdown(bundle, docs, ignored, plots), encoding="utf-8")
+    write_atomic(md, _markdown(bundle, docs, ignored, plots).encode("utf-8"))
     out = bundle.path / REPORT_HTML
-    out.write_text(_html(bundle, docs, ignored, plots), encoding="utf-8")
+    write_atomic(out, _html(bundle, docs, ignored, plots).encode("utf-8"))
     return Report(md, out, images, len(docs), ignored)
 
 

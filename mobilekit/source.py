@@ -146,7 +146,51 @@ def _apply_weights(module, cfg: ExportConfig) -> None:
             state = state["state_dict"]  # a common checkpoint layout
         if not isinstance(state, dict):
             raise SourceError(f"{path} holds a {type(state).__name__}, not a state_dict", hint="Save model.state_dict().")
+    problem = _state_mismatch(module, state)
+    if problem:
+        raise SourceError(f"weights {path} do not fit the model: {problem}", hint="Check that `source` builds the architecture these weights were trained on.")
     try:
         module.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
+    except (RuntimeError, TypeError, AttributeError) as exc:
         raise SourceError(f"weights {path} do not fit the model: {first_line(exc)}", hint="Check that `source` builds the architecture these weights were trained on.") from None
+
+
+def _few(keys, n: int = 3) -> str:
+    keys = sorted(map(str, keys))
+    return ", ".join(keys[:n]) + (f" (+{len(keys) - n} more)" if len(keys) > n else "")
+
+
+def _state_mismatch(module, state: dict) -> str | None:
+    """Name the first few missing/unexpected/misshapen keys (torch's message spans many lines)."""
+    import torch
+
+    bad = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        return f"{len(bad)} entr{'y is' if len(bad) == 1 else 'ies are'} not a tensor: {_few(map(str, bad))}"
+    want = module.state_dict()
+    missing, unexpected = set(want) - set(state), set(state) - set(want)
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing key(s): {_few(missing)}")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected key(s): {_few(unexpected)}")
+    shapes = [f"{k} {list(state[k].shape)} vs the model's {list(want[k].shape)}" for k in sorted(set(want) & set(state))
+              if state[k].shape != want[k].shape]
+    if shapes:
+        parts.append(f"{len(shapes)} of another shape: {_few(shapes, 2)}")
+    if missing and unexpected and all(k.startswith("module.") for k in unexpected):
+        parts.append("(saved from a DataParallel wrapper? strip the `module.` prefix)")
+    return "; ".join(parts) or None
+
+
+def input_paths(cfg: ExportConfig) -> list[Path]:
+    """Files and folders the export reads: the bundle it writes may not hold any of them."""
+    values = [cfg.source, cfg.weights, cfg.calibration.data, cfg.eval.data, cfg.verify.inputs,
+              cfg.compression.distill.data, cfg.translation.tokenizer, *(o.labels for o in cfg.outputs)]
+    found = []
+    for v in values:
+        if isinstance(v, str) and v:
+            p = cfg.path(v)
+            if p.exists():
+                found.append(p)
+    return found

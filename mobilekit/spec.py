@@ -111,6 +111,10 @@ def with_output_shapes(spec: ModelSpec, shapes: list[list[int]], dtypes: list[st
     outs = []
     for i, (shape, dtype) in enumerate(zip(shapes, dtypes)):
         base = spec.outputs[i] if i < len(spec.outputs) else TensorSpec(name=f"output_{i}", shape=[])
+        if base.labels and (not shape or shape[-1] != len(base.labels)):  # a shifted label list mislabels every class
+            raise UserError(f"the labels file of output {base.name!r} has {len(base.labels)} labels but the output has "
+                            f"{shape[-1] if shape else 'no'} values per sample (shape {list(shape)})",
+                            hint="Write one label a line, one line per class, in class-index order.")
         outs.append(TensorSpec(**{**asdict(base), "shape": list(shape), "dtype": dtype}))
     return ModelSpec(**{**asdict(spec), "inputs": spec.inputs, "outputs": outs})
 
