@@ -125,6 +125,8 @@ def load_bundle(path: str | Path, *, check_files: bool = True) -> Bundle:
     if not root.is_dir():
         raise BundleError(f"{root} is not a bundle folder", hint="Give the folder that holds manifest.json.")
     mf = root / MANIFEST
+    if mf.is_symlink():  # mobilekit never writes one; reading it would read a file outside the bundle
+        raise BundleError(f"{mf} is a symbolic link", hint="The bundle was tampered with; re-export it.")
     if not mf.is_file():
         raise BundleError(f"{root} has no {MANIFEST}", hint="The bundle is partial; re-export it.")
     data = read_manifest_json(mf)

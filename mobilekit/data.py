@@ -46,7 +46,7 @@ def load(ref: str, spec: ModelSpec, *, key: str, base_dir: str | Path = ".", lim
             raise UserError(f"{key}: {ref} raised {type(exc).__name__}: {first_line(exc)}", hint="Fix the data callable.") from None
         if value is None:
             raise UserError(f"{key}: {ref} returned None", hint="Return an array, a dict of arrays keyed by input name, or (inputs, labels).")
-        ds = _from_value(value, spec, key)
+        ds = _from_value(value, spec, f"{key}: {ref}")
     else:
         path = Path(ref)
         if not path.is_absolute():
@@ -79,7 +79,8 @@ def _array(value: Any, where: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged lists and the like
-        raise UserError(f"{where}: cannot be made into one array: {first_line(exc)[:120]}", hint="Give equally shaped samples.") from None
+        reason = first_line(exc).split(". ")[0][:120]  # numpy's ragged-array message runs on for lines
+        raise UserError(f"{where}: cannot be made into one array ({reason})", hint="Give equally shaped samples.") from None
     if arr.ndim == 0:
         raise UserError(f"{where}: is a single {type(value).__name__}, not an array of samples", hint="Return an array shaped (N, ...).")
     return arr
@@ -167,7 +168,7 @@ def _check_shapes(ds: Dataset, spec: ModelSpec, key: str, ref: str) -> None:
     for t in spec.inputs:
         arr = ds.inputs[t.name]
         if arr.dtype.kind not in "biuf":
-            raise UserError(f"{key}: samples for {t.name!r} are {_kind(arr)}, not numbers", hint="Give numeric arrays (preprocessed model inputs).")
+            raise UserError(f"{key}: {ref}: samples for {t.name!r} are {_kind(arr)}, not numbers", hint="Give numeric arrays (preprocessed model inputs).")
         want = list(t.shape[1:])
         got = list(arr.shape[1:])
         if len(got) != len(want) or any(g != w and i + 1 not in t.dynamic for i, (g, w) in enumerate(zip(got, want))):

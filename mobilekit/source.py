@@ -72,7 +72,7 @@ def load_factory(ref: str, cfg: ExportConfig, *, key: str):
         raise SourceError(f"{key}: {ref} is not callable", hint=f"Point `{key}` at a function that returns an nn.Module.")
     try:
         module = factory()
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in a factory is the user's code ending, not ours
         raise SourceError(f"{key}: factory {ref} raised {type(exc).__name__}: {first_line(exc)}", hint="Fix the factory; it must build the model with no arguments.") from None
     import torch
 
