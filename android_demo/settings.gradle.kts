@@ -1,4 +1,5 @@
-// mobilekit Android demo: a Compose app (:app) and its platform-free core (:core).
+// mobilekit Android demo: a Compose app (:app) and the platform-free core (:core) it shares with
+// the benchmark harness; the one copy lives in ../mobile/kotlin.
 pluginManagement {
     repositories {
         google()
@@ -17,3 +18,4 @@ dependencyResolutionManagement {
 
 rootProject.name = "mobilekit-demo"
 include(":app", ":core")
+project(":core").projectDir = file("../mobile/kotlin")

@@ -3,8 +3,11 @@ tree-sitter-swift. Shared by tests/bench and tests/demo_apps."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,27 @@ def swift_errors(source: bytes) -> list[str]:
 
     walk(tree.root_node)
     return found
+
+
+KOTLIN_CORE = Path(__file__).resolve().parents[1] / "mobile" / "kotlin"
+
+
+@functools.cache
+def kotlin_core_jar() -> Path:
+    """The shared Kotlin core (mobile/kotlin: main + its JVM check programs) compiled once per
+    test session (one kotlinc call, ~45-100 s), for the demo-app and the harness tests alike."""
+    kotlinc = require_tool("kotlinc")
+    sources = sorted(KOTLIN_CORE.joinpath("src/main").rglob("*.kt")) + sorted(KOTLIN_CORE.joinpath("src/test").rglob("*.kt"))
+    jar = Path(tempfile.mkdtemp(prefix="mobilekit-kotlin-")) / "core.jar"
+    proc = subprocess.run([kotlinc, *map(str, sources), "-include-runtime", "-d", str(jar)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return jar
+
+
+def run_kotlin(main_class: str, *args: str | Path) -> str:
+    """Run one of the core's check programs (`dev.mobilekit.core.XxxKt`) and return its stdout."""
+    proc = subprocess.run(["java", "-cp", str(kotlin_core_jar()), main_class, *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout

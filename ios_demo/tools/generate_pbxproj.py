@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]  # ios_demo/
 APP = "MobileKitDemo"
 PACKAGE = "MobileKitCore"
+PACKAGE_PATH = "../mobile/swift"  # the Swift core shared with the iOS benchmark harness
 DEPLOYMENT_TARGET = "17.0"
 BUNDLE_ID = "dev.mobilekit.MobileKitDemo"
 GROUP_ORDER = ("Camera", "Translate", "Models")  # source subfolders shown as groups
@@ -232,7 +233,7 @@ def generate(root: Path = ROOT) -> str:
         ("defaultConfigurationName", "Release")])
 
     w.add("XCLocalSwiftPackageReference", package_ref, f'XCLocalSwiftPackageReference "{PACKAGE}"',
-          [("relativePath", PACKAGE)])
+          [("relativePath", PACKAGE_PATH)])
     w.add("XCSwiftPackageProductDependency", package_product, PACKAGE, [
         ("package", ref(package_ref, f'XCLocalSwiftPackageReference "{PACKAGE}"')), ("productName", PACKAGE)])
 

@@ -1,6 +1,7 @@
 """Device benchmark harnesses, generated into `<bundle>/harness/android/` and `harness/ios/`.
 
-The harness sources are static templates (`templates/harness/<platform>/`): they read the
+The harness sources are static templates (`templates/harness/<platform>/`; Android's `core/` is
+the shared Kotlin core, `mobile/kotlin`): they read the
 bundle's `manifest.json` at run time, so nothing model-specific is baked into code and the
 Kotlin and Swift files can be compiled and linted as they are. Rendering copies the template
 tree, fills the README's `{{name}}`, `{{version}}` and `{{artifacts}}`, and writes
@@ -116,20 +117,20 @@ def _record(manifest: dict, platform: str) -> dict:
 
 
 def _copy_tree(src: Path, dest: Path, context: dict[str, str]) -> None:
-    for path in sorted(src.rglob("*")):
-        rel = path.relative_to(src)
-        if any(part in _SKIP for part in rel.parts):
-            continue
-        target = dest / rel
-        if path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix in _RENDERED:
-            text = path.read_text(encoding="utf-8")
-            for key, value in context.items():
-                text = text.replace("{{" + key + "}}", value)
-            target.write_text(text, encoding="utf-8")
-            shutil.copymode(path, target)
-        else:
-            shutil.copy2(path, target)
+    # followlinks: the Android template's core/ links to the shared Kotlin core (mobile/kotlin),
+    # which the rendered harness gets as real files so it stays a self-contained project.
+    for folder, dirs, names in os.walk(src, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP)
+        here = Path(folder)
+        out = dest / here.relative_to(src)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in sorted(names):
+            path, target = here / name, out / name
+            if path.suffix in _RENDERED:
+                text = path.read_text(encoding="utf-8")
+                for key, value in context.items():
+                    text = text.replace("{{" + key + "}}", value)
+                target.write_text(text, encoding="utf-8")
+                shutil.copymode(path, target)
+            else:
+                shutil.copy2(path, target)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from toolchain import require_tool, swift_errors
+from toolchain import KOTLIN_CORE, require_tool, run_kotlin, swift_errors
 from mobilekit.bench import results as res
 from mobilekit.bench.harness import generate
 from mobilekit.bundle import sha256
@@ -33,10 +33,13 @@ def test_layout_and_rendering(harness):
     android, ios = harness / "android", harness / "ios"
     for rel in ("settings.gradle.kts", "build.gradle.kts", "gradle/libs.versions.toml", "benchmark/build.gradle.kts",
                 "benchmark/src/androidTest/kotlin/dev/mobilekit/bench/ModelBenchmarkTest.kt",
-                "benchmark/src/main/kotlin/dev/mobilekit/bench/core/Stats.kt", "scripts/benchmark_model.sh", "README.md"):
+                "core/build.gradle.kts", "core/src/main/kotlin/dev/mobilekit/core/Stats.kt", "scripts/benchmark_model.sh", "README.md"):
         assert (android / rel).is_file(), rel
-    for rel in ("Package.swift", "Tests/MobileKitBenchTests/CoreMLBenchmarkTests.swift", "scripts/prepare.sh", "README.md"):
+    for rel in ("Package.swift", "Tests/MobileKitBenchTests/CoreMLBenchmarkTests.swift", "scripts/prepare.sh", "README.md",
+                "MobileKitCore/Package.swift", "MobileKitCore/Sources/MobileKitCore/BenchResult.swift"):
         assert (ios / rel).is_file(), rel
+    # the iOS demo's Swift package, copied in as real files
+    assert not (ios / "MobileKitCore").is_symlink() and '.package(path: "MobileKitCore")' in (ios / "Package.swift").read_text()
     readme = (android / "README.md").read_text()
     assert "{{" not in readme and "fake 1.0.0" in readme and "`tflite/model.tflite`" in readme
     assert "Firebase Test Lab" in readme and "adb shell am instrument" in readme
@@ -46,8 +49,10 @@ def test_layout_and_rendering(harness):
     for script in [*android.glob("scripts/*.sh"), *ios.glob("scripts/*.sh")]:
         assert script.stat().st_mode & stat.S_IXUSR, script
         subprocess.run(["bash", "-n", str(script)], check=True)
-    # Android sources: Android imports only outside the pure core
-    for kt in (android / "benchmark/src/main").rglob("*.kt"):
+    # the shared core is copied in as real files (a self-contained project) and stays Android-free
+    assert not (android / "core").is_symlink()
+    assert 'include(":benchmark", ":core")' in (android / "settings.gradle.kts").read_text()
+    for kt in (android / "core/src/main").rglob("*.kt"):
         assert "import android" not in kt.read_text() and "import androidx" not in kt.read_text(), kt
 
 
@@ -59,74 +64,12 @@ def test_regenerating_keeps_pulled_results(harness):
     assert (harness / "android" / "results" / "x.json").exists()
 
 
-_KOTLIN_CHECK = r"""
-import dev.mobilekit.bench.core.BenchProtocol
-import dev.mobilekit.bench.core.BenchResult
-import dev.mobilekit.bench.core.BenchSession
-import dev.mobilekit.bench.core.BundleManifest
-import dev.mobilekit.bench.core.DeviceInfo
-import dev.mobilekit.bench.core.Golden
-import dev.mobilekit.bench.core.Json
-import dev.mobilekit.bench.core.Npy
-import dev.mobilekit.bench.core.PeakMemory
-import dev.mobilekit.bench.core.RunConfig
-import dev.mobilekit.bench.core.Sha256
-import dev.mobilekit.bench.core.Stats
-import dev.mobilekit.bench.core.Tensors
-import java.io.File
-
-fun main(args: Array<String>) {
-    val dir = File(args[0])
-    val runs = (Json.parse(File(dir, "runs.json").readText()) as List<*>).map { (it as Number).toDouble() }.toDoubleArray()
-    val f32 = Npy.parse(File(dir, "f32.npy").readBytes()).sample(1)
-    val manifest = BundleManifest.parse(File(dir, "bundle/manifest.json").readText())
-    val art = manifest.artifacts.first { it.target == "tflite" }
-    val golden = Golden.load { File(dir, "golden/$it").readBytes() }
-    val mem = PeakMemory()
-    mem.reset()
-    val big = ByteArray(120_000_000) { 1 }
-    val m = mem.result()
-    val session = object : BenchSession {
-        override fun infer(sample: Int) { Thread.sleep(1) }
-        override fun close() {}
-    }
-    val timings = BenchProtocol(2, 5).measure(init = {}, load = { session })
-    val result = BenchResult(
-        "kotlin check", DeviceInfo("linux", "jvm", "Linux", 2), "litert", "1.4.0", art,
-        Sha256.of(File(dir, "bundle/" + art.path)), RunConfig("cpu", "xnnpack", null, 2, 2, 5), "ok", null, timings,
-    )
-    val out = linkedMapOf(
-        "latency" to Stats.latency(runs).toMap(),
-        "f32_shape" to f32.shape.toList(),
-        "f32_sample1" to f32.floats().map { it.toDouble() },
-        "nhwc" to Tensors.nchwToNhwc(f32.floats(), f32.shape).map { it.toDouble() },
-        "i64" to Npy.parse(File(dir, "i64.npy").readBytes()).longs().toList(),
-        "u8" to Npy.parse(File(dir, "u8.npy").readBytes()).floats().map { it.toDouble() },
-        "quantized" to Tensors.quantize(floatArrayOf(-1f, 0f, 0.52f, 10f, -20f), 0.05f, 3, -128, 127).toList(),
-        "sha_dir" to Sha256.of(File(dir, "pkg")),
-        "golden_samples" to golden.samples,
-        "golden_input" to golden.input("image", 2).floats().map { it.toDouble() },
-        "memory" to m.toMap(),
-        "big" to big.size,
-        "result" to result.toMap(),
-        "file_name" to result.fileName(),
-        "roundtrip" to Json.parse(Json.write(Json.parse(File(dir, "sample.json").readText()))),
-    )
-    println(Json.write(out))
-}
-"""
-
-
 @pytest.mark.slow
 def test_kotlin_core_compiles_and_agrees_with_python(harness, tmp_path):
-    kotlinc = require_tool("kotlinc")
-    core = sorted((harness / "android/benchmark/src/main/kotlin").rglob("*.kt"))
-    check = tmp_path / "Check.kt"
-    check.write_text(_KOTLIN_CHECK)
-    jar = tmp_path / "check.jar"
-    proc = subprocess.run([kotlinc, *map(str, core), str(check), "-include-runtime", "-d", str(jar)],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    # The check program is the core's own (mobile/kotlin/src/test/.../BenchCoreCheck.kt), compiled
+    # once per session with the rest of the core; the rendered copy must be that same core.
+    for kt in (harness / "android/core").rglob("*.kt"):
+        assert kt.read_bytes() == (KOTLIN_CORE / kt.relative_to(harness / "android/core")).read_bytes(), kt
 
     rng = np.random.default_rng(1)
     data = tmp_path / "data"
@@ -148,9 +91,8 @@ def test_kotlin_core_compiles_and_agrees_with_python(harness, tmp_path):
     sample = sample_result()
     (data / "sample.json").write_text(json.dumps(sample))
 
-    proc = subprocess.run(["java", "-jar", str(jar), str(data)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout)
+    stdout = run_kotlin("dev.mobilekit.core.BenchCoreCheckKt", data)
+    out = json.loads(stdout)
 
     expected = res.latency_stats(runs)
     for k, v in expected.items():

@@ -18,6 +18,8 @@ from toolchain import require_tool  # noqa: F401  (the demo tests take it from h
 
 ROOT = Path(__file__).resolve().parents[2]
 ANDROID = ROOT / "android_demo"
+# The one Kotlin core shared by the Android demo (:core) and the harness template (core/).
+KOTLIN_CORE = ROOT / "mobile" / "kotlin"
 
 # The translation bundle contract (see the [6/8] and [7/8] issues).
 SPECIAL = {"pad": 0, "bos": 1, "eos": 2, "unk": 3}

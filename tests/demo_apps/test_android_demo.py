@@ -11,21 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import ANDROID, require_tool
+from toolchain import kotlin_core_jar
 
-CORE = ANDROID / "core" / "src"
+from .conftest import ANDROID, KOTLIN_CORE, ROOT
+
+CORE = KOTLIN_CORE / "src"
 
 
 @pytest.fixture(scope="session")
-def check_jar(tmp_path_factory) -> Path:
-    """The core plus its golden-vector check program, compiled once per session (~45 s)."""
-    kotlinc = require_tool("kotlinc")
-    sources = sorted(CORE.joinpath("main").rglob("*.kt")) + sorted(CORE.joinpath("test").rglob("*.kt"))
-    jar = tmp_path_factory.mktemp("kotlin") / "check.jar"
-    proc = subprocess.run([kotlinc, *map(str, sources), "-include-runtime", "-d", str(jar)],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return jar
+def check_jar() -> Path:
+    """The shared core plus its check programs, compiled once per session (tests/toolchain.py)."""
+    return kotlin_core_jar()
 
 
 RUNS = [3.2, 1.5, 2.25, 9.0, 4.75, 2.0, 2.5, 3.0, 1.25, 6.5, 2.75, 3.5]
@@ -35,7 +31,8 @@ RUNS = [3.2, 1.5, 2.25, 9.0, 4.75, 2.0, 2.5, 3.0, 1.25, 6.5, 2.75, 3.5]
 def checked(check_jar, digits_bundle, translator_bundle, tmp_path_factory) -> dict:
     runs = tmp_path_factory.mktemp("runs") / "runs.json"
     runs.write_text(json.dumps(RUNS))
-    proc = subprocess.run(["java", "-jar", str(check_jar), str(digits_bundle), str(translator_bundle), str(runs)],
+    proc = subprocess.run(["java", "-cp", str(check_jar), "dev.mobilekit.core.GoldenVectorsCheckKt", str(digits_bundle),
+                           str(translator_bundle), str(runs)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
@@ -224,6 +221,10 @@ def test_core_module_has_no_android_imports():
     for f in files:
         imports = re.findall(r"^import\s+(\S+)", f.read_text(), re.M)
         assert not [i for i in imports if i.startswith(("android.", "androidx.", "org.tensorflow", "com.google"))], f
-    build = (ANDROID / "core" / "build.gradle.kts").read_text()
+    build = (KOTLIN_CORE / "build.gradle.kts").read_text()
     assert 'kotlin("jvm")' in build or "kotlin.jvm" in build
     assert "com.android" not in build
+    # both projects build this one copy
+    assert 'project(":core").projectDir = file("../mobile/kotlin")' in (ANDROID / "settings.gradle.kts").read_text()
+    link = ROOT / "templates/harness/android/core"
+    assert link.is_symlink() and link.resolve() == KOTLIN_CORE.resolve()

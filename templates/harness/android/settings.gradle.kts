@@ -17,4 +17,5 @@ dependencyResolutionManagement {
 }
 
 rootProject.name = "mobilekit-bench-harness"
-include(":benchmark")
+// core/ is the shared Kotlin core (mobile/kotlin in the mobilekit repo), copied in when rendered.
+include(":benchmark", ":core")

@@ -57,6 +57,7 @@ tasks.named("preBuild") {
 }
 
 dependencies {
+    implementation(project(":core"))
     androidTestImplementation(libs.litert)
     androidTestImplementation(libs.litert.gpu)
     androidTestImplementation(libs.litert.gpu.api)

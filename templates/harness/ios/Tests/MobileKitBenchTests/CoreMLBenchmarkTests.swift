@@ -1,7 +1,7 @@
 import CoreML
 import CoreVideo
 import Foundation
-import MobileKitBenchCore
+import MobileKitCore
 import XCTest
 
 /// Benchmarks every Core ML package of the bundle with each compute-unit setting and writes one
@@ -33,13 +33,13 @@ final class CoreMLBenchmarkTests: XCTestCase {
             return
         }
         let manifest = try BundleManifest.parse(Data(contentsOf: root.appendingPathComponent("manifest.json")))
-        let golden = try Golden.load(folder: root.appendingPathComponent(manifest.golden))
+        let golden = try Golden.load(folder: root.appendingPathComponent(manifest.golden ?? "assets/golden/"))
         let device = currentDevice()
         let outDir = try FileManager.default.url(for: .documentDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
             .appendingPathComponent("mobilekit-bench")
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
 
-        let packages = manifest.artifacts.filter { $0.target == "coreml" && $0.runnable && (only.isEmpty || only.contains($0.variant)) }
+        let packages = manifest.artifacts.filter { $0.target == "coreml" && $0.usable && (only.isEmpty || only.contains($0.variant)) }
         XCTAssertFalse(packages.isEmpty, "the bundle has no Core ML package to benchmark")
         var failures: [String] = []
         for artifact in packages {
@@ -117,7 +117,7 @@ final class CoreMLBenchmarkTests: XCTestCase {
     private func features(model: MLModel, artifact: Artifact, golden: Golden, sample: Int) throws -> MLFeatureProvider {
         var dict: [String: MLFeatureValue] = [:]
         for (name, desc) in model.modelDescription.inputDescriptionsByName {
-            let spec = artifact.inputs.first { $0.tensor == name }?.name ?? name
+            let spec = artifact.inputs.first { $0.modelName == name }?.name ?? name
             if desc.type == .image, let constraint = desc.imageConstraint {
                 guard let pixels = golden.pixels[spec] else {
                     throw NSError(domain: "mobilekit", code: 1, userInfo: [NSLocalizedDescriptionKey: "no golden pixels for image input \(spec)"])

@@ -1,7 +1,7 @@
 import CryptoKit
 import Darwin
 import Foundation
-import MobileKitBenchCore
+import MobileKitCore
 
 /// This device, in the schema's `device` shape.
 func currentDevice() -> DeviceInfo {

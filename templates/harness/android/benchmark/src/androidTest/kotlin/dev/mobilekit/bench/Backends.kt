@@ -3,10 +3,10 @@ package dev.mobilekit.bench
 import ai.onnxruntime.OnnxTensor
 import ai.onnxruntime.OrtEnvironment
 import ai.onnxruntime.OrtSession
-import dev.mobilekit.bench.core.Artifact
-import dev.mobilekit.bench.core.BenchSession
-import dev.mobilekit.bench.core.Golden
-import dev.mobilekit.bench.core.Tensors
+import dev.mobilekit.core.Artifact
+import dev.mobilekit.core.BenchSession
+import dev.mobilekit.core.Golden
+import dev.mobilekit.core.Tensors
 import org.tensorflow.lite.DataType
 import org.tensorflow.lite.Delegate
 import org.tensorflow.lite.Interpreter
