@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -156,6 +157,25 @@ def load_bundle(path: str | Path, *, check_files: bool = True) -> Bundle:
 MAX_MANIFEST_BYTES = 64 << 20  # the largest real manifests are ~100 KB; a bigger one is hostile or broken
 
 
+MAX_MANIFEST_DEPTH = 64  # real manifests nest ~6 deep
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _nesting_depth(text: str) -> int:
+    """Deepest bracket nesting outside strings. Checked before json.loads: its C scanner recurses per level
+    and, once a library in the process has raised the recursion limit (some converters do), a deep file
+    overflows the C stack instead of raising RecursionError."""
+    depth = deepest = 0
+    for m in _STRING_OR_BRACKET.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
 def _no_duplicates(pairs: list) -> dict:
     seen = {}
     for k, v in pairs:
@@ -175,7 +195,10 @@ def read_manifest_json(mf: Path) -> Any:
     except OSError as exc:
         raise BundleError(f"{mf} cannot be read: {exc.strerror or exc}", hint="Check the file's permissions.") from None
     try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+        text = raw.decode("utf-8")
+        if _nesting_depth(text) > MAX_MANIFEST_DEPTH:
+            raise RecursionError
+        return json.loads(text, object_pairs_hook=_no_duplicates)
     except RecursionError:
         raise BundleError(f"{mf} is nested too deeply to be a manifest", hint="The bundle is damaged or hostile; re-export it.") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
