@@ -17,31 +17,19 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, bundle as bundle_mod, cache, data as data_mod
+from . import bundle as bundle_mod, cache, conversion, data as data_mod, tasks
 from .capture import Captured, capture, example_inputs, run_torch
 from .compress import stage as torch_compress
 from .config import ExportConfig
+from .conversion import ExportFailed  # noqa: F401  (re-exported: callers catch pipeline.ExportFailed)
 from .errors import CheckError, UserError
 from .progress import Progress, Silent
-from .source import load as load_source
+from .source import input_paths, load as load_source
 from .spec import ModelSpec, from_config, with_output_shapes
 from .targets import base as targets
-from .targets.base import ArtifactRecord, ConvertJob, Unverifiable
+from .targets.base import ArtifactRecord, Unverifiable
 from .verify import metrics as metrics_mod, samples as verify_samples, verdict
-from .worker import RunningWorker, WorkerResult, log_tail
-
-
-class ExportFailed(CheckError):
-    """Some artifacts failed conversion or checks; the bundle was written with the failures recorded."""
-
-    def __init__(self, bundle: bundle_mod.Bundle, lines: list[str]):
-        super().__init__("; ".join(lines))
-        self.bundle = bundle
-        self.lines = lines
-
-    def one_line(self) -> str:
-        n = len(self.bundle.failures)
-        return f"{n} artifact(s) failed; bundle written to {self.bundle.path} with the failures recorded"
+from .worker import WorkerResult, log_tail
 
 
 @dataclass
@@ -63,10 +51,8 @@ class Checked:
 def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, progress: Progress | None = None,
            force: bool = False) -> bundle_mod.Bundle:
     progress = progress or Silent()
-    if cfg.task == "translation":  # two graphs and a decoding loop: its own adapter, same machinery
-        from .tasks import translation
-
-        return translation.export(cfg, model, progress)
+    if tasks.registered(cfg.task):  # e.g. translation: two graphs and a decoding loop, same machinery
+        return tasks.hook(cfg.task, "export")(cfg, model, progress)
     timings: dict[str, float] = {}
     t = time.perf_counter()
 
@@ -109,7 +95,7 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
         progress.done("compress", f"MACs ×{compressed['macs_ratio']:.2f}, params ×{compressed['params_ratio']:.2f}")
 
     dest = cfg.path(cfg.output_dir) / cfg.name
-    staging = bundle_mod.Staging(dest)
+    staging = bundle_mod.Staging(dest, inputs=input_paths(cfg))
     # Scratch space lives inside the staging folder, so a killed export's leftovers are
     # removed with it by the next run's stale clean-up.
     work = staging.path / ".work"
@@ -138,7 +124,7 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
                 cached[name] = reused
                 progress.done(f"convert {name}", f"unchanged: reused {len(reused)} artifact(s) from the previous bundle")
         todo = {n: tg for n, tg in tgts.items() if n not in cached}
-        results = _convert_all(cfg, spec, todo, captured, staging.path, work, cal_path, progress) if todo else []
+        results = conversion.convert_all(cfg, spec, todo, captured, staging.path, work, cal_path, progress) if todo else []
         timings["convert"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -239,108 +225,20 @@ def _torch_runner(captured: Captured, spec: ModelSpec):
     return lambda feeds: dict(zip(names, run_torch(captured.module, spec, feeds)))
 
 
-# -- conversion -----------------------------------------------------------------------------
-
-def _versions(tgts: dict) -> dict:
-    v = {"mobilekit": __version__, "torch": targets.package_version("torch")}
-    for tg in tgts.values():
-        v.update({k: val for k, val in tg.converter_versions().items() if val})
-    return v
-
-
-def _job(name: str, cfg: ExportConfig, spec: ModelSpec, captured: Captured, bundle_dir: Path, work: Path,
-         onnx: Path | None, cal: Path | None, versions: dict) -> ConvertJob:
-    return ConvertJob(
-        target=name,
-        program=str(captured.program),
-        spec=spec.to_dict(),
-        options=targets.options_dict(cfg.options(name)) if name in cfg.target_options else {},
-        bundle_dir=str(bundle_dir),
-        work_dir=str(work / name),
-        onnx=str(onnx) if onnx else None,
-        calibration=str(cal) if cal else None,
-        versions=versions,
-    )
-
+# -- caching --------------------------------------------------------------------------------
 
 def _fingerprints(cfg, spec, tgts, captured, refs: References, cal_data, eval_data) -> dict[str, str]:
     checks = cache.data_hash(*refs.inputs, None if eval_data is None else {**eval_data.inputs, "labels": eval_data.labels})
     cal = cache.data_hash(None if cal_data is None else cal_data.inputs)
-    versions = _versions(tgts)
+    vers = conversion.versions(tgts)
     common = dict(graph=captured.fingerprint, spec=spec.to_dict(), checks=checks, verify=targets.options_dict(cfg.verify),
-                  budgets=vars(cfg.budgets), latency_runs=cfg.latency_runs, versions=versions)
+                  budgets=vars(cfg.budgets), latency_runs=cfg.latency_runs, versions=vers)
     out = {}
     for name, tg in tgts.items():
         opts = cfg.options(name)
         out[name] = cache.fingerprint(target=name, options=targets.options_dict(opts), calibration=cal if tg.needs_calibration(opts) else None,
                                       **common)
     return out
-
-
-def _convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Path | None, progress: Progress) -> list[WorkerResult]:
-    """Start every target in its own worker; those that start from ONNX wait for it."""
-    versions = _versions(tgts)
-    logs = bundle_dir / "logs"
-    first = [n for n, tg in tgts.items() if not tg.needs_onnx]
-    later = [n for n, tg in tgts.items() if tg.needs_onnx]
-    onnx_path = None
-    results: list[WorkerResult] = []
-    running: list[RunningWorker] = []
-
-    def start(name: str, out_dir: Path, onnx: Path | None) -> RunningWorker:
-        progress.stage("convert", name)
-        job = _job(name, cfg, spec, captured, out_dir, work, onnx, cal, versions)
-        return RunningWorker(job, logs / f"{name}.log", cfg.timeout_for(name))
-
-    def finish(w: RunningWorker) -> WorkerResult:
-        r = w.wait()
-        if r.error:
-            progress.warn(f"{r.target}: {r.error}")
-        else:
-            progress.done(f"convert {r.target}", f"{len(r.records)} artifact(s) in {r.seconds:.1f} s")
-        return r
-
-    reusable = bundle_dir / "onnx" / "model.onnx"  # an unchanged fp32 ONNX reused from the last bundle
-    if later and "onnx" not in tgts and reusable.exists():
-        onnx_path = reusable
-    elif later and "onnx" not in tgts:
-        # The ONNX-based targets need an fp32 ONNX even when the user did not ask for one.
-        job = _job("onnx", cfg, spec, captured, work / "onnx-base", work, None, None, versions)
-        job.options = {"opset": 18, "dynamic_batch": False, "variants": ["fp32"]}
-        w = RunningWorker(job, logs / "onnx-base.log", cfg.timeout)
-        r = w.wait()
-        if r.error:
-            return [WorkerResult(n, [], f"the ONNX it starts from failed: {r.error}", r.log, r.seconds) for n in tgts]
-        onnx_path = work / "onnx-base" / r.records[0].path
-
-    order = ["onnx"] + [n for n in first if n != "onnx"] if "onnx" in first else first
-    for name in order:
-        running.append(start(name, bundle_dir, None))
-        if not cfg.parallel:
-            results.append(finish(running.pop()))
-    if "onnx" in tgts:
-        onnx_worker = next((w for w in running if w.job.target == "onnx"), None)
-        onnx_result = finish(onnx_worker) if onnx_worker else next(r for r in results if r.target == "onnx")
-        if onnx_worker:
-            running.remove(onnx_worker)
-            results.append(onnx_result)
-        if not onnx_result.error:
-            onnx_path = bundle_dir / onnx_result.records[0].path
-    for name in later:
-        if onnx_path is None:
-            results.append(WorkerResult(name, [], "skipped: the ONNX model it converts from failed", logs / "onnx.log", 0.0))
-            continue
-        running.append(start(name, bundle_dir, onnx_path))
-        if not cfg.parallel:
-            results.append(finish(running.pop()))
-    try:
-        for w in running:
-            results.append(finish(w))
-    finally:
-        for w in running:
-            w.stop()
-    rank = {n: i for i, n in enumerate(cfg.targets)}
-    return sorted(results, key=lambda r: rank.get(r.target, 99))
 
 
 # -- verification ---------------------------------------------------------------------------
@@ -424,10 +322,10 @@ def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, dro
         return entry
     figures = verdict.compare(refs.outputs, outs, classifier_output=_classifier_output(spec), rule=rule)
     entry["parity"] = verify_samples.json_safe(figures)
-    entry.update(_compute(run, rec.details.get("tolerance", rec.precision)))
+    entry.update(verdict.compute_facts(run, rec.details.get("tolerance", rec.precision)))
     if cfg.latency_runs and not getattr(run, "reference_interpreter", False):  # an interpreter's time says nothing
         entry["latency_ms"] = _latency(run, refs.inputs[0], cfg.latency_runs)
-    entry["verified_by"] = getattr(run, "runtime", None) or _runtime_name(rec.target)
+    entry["verified_by"] = getattr(run, "runtime", None) or rec.target
     if eval_data is not None:
         score = metrics_mod.evaluate(run, eval_data, spec.outputs[0].name)
         entry["metrics"] = {"top1": score, "top1_drop": drop_from - score, "samples": len(eval_data)}
@@ -447,19 +345,6 @@ def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, dro
         progress.done(f"verify {label}", f"SNR {figures['snr_db']:.1f} dB, max abs {figures['max_abs']:.2g}, "
                                          f"cosine {figures['cosine']:.6f}{extra}")
     return entry
-
-
-def _compute(run, precision: str) -> dict:
-    """Precision honesty: what the host really computed in when it judged the artifact."""
-    compute = getattr(run, "compute", None)
-    if compute is None:
-        return {"verified_compute": "not stated by the runner"}
-    out = {"verified_compute": compute}
-    declared = verdict.precision_class(precision)
-    if declared == "fp16" and not compute.startswith("fp16"):
-        out["verified_compute_note"] = (f"the host runtime computes this fp16 artifact in {compute}: fp16 overflow or "
-                                        "underflow on a device's fp16 path is not caught by this check")
-    return out
 
 
 def _first_divergence(run, sample: dict) -> str:
@@ -498,14 +383,6 @@ def budget_failures(entry: dict, budgets) -> list[str]:
     if budgets.max_latency_ms is not None and p50 is not None and p50 > budgets.max_latency_ms:
         lines.append(f"budget max_latency_ms: {label} p50 {p50:.3f} ms > {budgets.max_latency_ms}")
     return lines
-
-
-def _runtime_name(target: str) -> str:
-    if target == "onnx":
-        return f"onnxruntime {targets.package_version('onnxruntime')}"
-    if target == "tflite":
-        return f"ai-edge-litert {targets.package_version('ai-edge-litert')}"
-    return target
 
 
 # -- the bundle -----------------------------------------------------------------------------
@@ -552,7 +429,7 @@ def _manifest(cfg, spec: ModelSpec, entries: list[dict], tgts, timings, eval_dat
         "license": spec.license,
         "description": spec.description,
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "created_with": _versions(tgts),
+        "created_with": conversion.versions(tgts),
         "inputs": [tensor(t, True) for t in spec.inputs],
         "outputs": [tensor(t, False) for t in spec.outputs],
         "artifacts": entries,

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from . import tasks
 from .bundle import Bundle, inside
 from .errors import BundleError, CheckError
 from .progress import Progress, Silent
@@ -15,8 +16,8 @@ from .verify import verdict
 
 
 def load_golden(bundle: Bundle) -> tuple[list[dict], list[dict]]:
-    if bundle.manifest.get("task") == "translation":  # sentences, not tensors: see tasks/translation_golden.py
-        raise BundleError(f"{bundle.path} is a translation bundle: its golden vectors are sentences, not single-graph tensors",
+    if tasks.registered(bundle.manifest.get("task", "")):  # its golden data is the task's own (translation: sentences)
+        raise BundleError(f"{bundle.path} is a {bundle.manifest['task']} bundle: its golden vectors are not single-graph tensors",
                           hint="`mobilekit verify` decodes them again; for per-token latency run `python bench/kv_cache.py`.")
     root = inside(bundle.path, bundle.manifest.get("golden", "assets/golden/"))
     index_file = root / "index.json"
@@ -43,8 +44,8 @@ def recorded_rule(artifact: dict) -> verdict.Rule:
 
 def reverify(bundle: Bundle, progress: Progress | None = None) -> dict:
     progress = progress or Silent()
-    if bundle.manifest.get("task") == "translation":
-        return _reverify_translation(bundle, progress)
+    if tasks.registered(bundle.manifest.get("task", "")):  # e.g. translation: sentences, not tensors
+        return tasks.hook(bundle.manifest["task"], "reverify")(bundle, progress)
     ins, refs = load_golden(bundle)
     m = bundle.manifest
     classifier = m["outputs"][0]["name"] if (m["task"] == "image_classification" or m["outputs"][0].get("labels")) else None
@@ -74,36 +75,6 @@ def reverify(bundle: Bundle, progress: Progress | None = None) -> dict:
             progress.warn(f"{label}: " + "; ".join(broken) + moved)
         else:
             progress.done(f"verify {label}", f"SNR {figures['snr_db']:.1f} dB, max abs {figures['max_abs']:.2g}")
-    if failed:
-        err = CheckError("verification failed: " + " | ".join(failed))
-        err.report = report  # type: ignore[attr-defined]
-        raise err
-    return report
-
-
-def _reverify_translation(bundle: Bundle, progress: Progress) -> dict:
-    """Translation bundles: every verified (encoder, decoder) pair greedy-decodes the golden sentences again."""
-    from .tasks import translation_golden
-
-    report: dict[str, dict] = {}
-    for a in bundle.artifacts:  # what export did not verify is skipped, as for classification
-        if a.get("graph") and a["status"] != "verified":
-            report[f"{a['target']}/{a['variant']}"] = {"status": "skipped", "reason": a.get("status_reason") or a.get("error", "")}
-    failed = []
-    for row in translation_golden.reverify(bundle):
-        label = f"{row['target']}/{row['variant']}"
-        if row["status"] == "unverified":
-            report[label] = {"status": "skipped", "reason": row["status_reason"]}
-        elif row["status"] == "failed":
-            report[label] = {"status": "failed", "matched": row.get("matched", 0), "samples": row["samples"],
-                             "differences": row.get("differences", []), "failures": [row["error"]]}
-            failed.append(f"{label}: {row['error']}")
-            progress.warn(f"{label}: {row['error']}")
-        else:
-            report[label] = {"status": "ok", "matched": row["matched"], "samples": row["samples"], "ties": row.get("ties", 0),
-                             "differences": row.get("differences", []), "failures": []}
-            ties = f" ({row['ties']} at near-ties of torch)" if row.get("ties") else ""
-            progress.done(f"verify {label}", f"{row['matched']}/{row['samples']} judged sentences match torch{ties}")
     if failed:
         err = CheckError("verification failed: " + " | ".join(failed))
         err.report = report  # type: ignore[attr-defined]

@@ -19,11 +19,13 @@ What is measured, in the child, in this order:
    load. Elsewhere it is the sampled maximum (a lower bound of the true peak). The method used
    is written into every result.
 
-Runtimes: ONNX Runtime (CPU execution provider) for ONNX; LiteRT with its default XNNPACK
-delegate for TFLite (the child checks LiteRT's log that XNNPACK was really created and records
-`delegate: none` if not); Core ML through coremltools on macOS only (cpuOnly and all compute
-units). A target that sets `bench_runtime` (ExecuTorch) is timed through its own
-`Target.timed_session`; any other target through its verification runner, when this host has one.
+Runtimes: the bench names none. Each artifact's target says which configurations it is timed in
+(`Target.bench_configs`), sets its runtime up (`bench_init`), loads the file with feeds already in
+the runtime's own tensors (`timed_session`) and says which delegate really ran from the runtime's
+log (`bench_delegate`). Today: ONNX Runtime's CPU provider; LiteRT with XNNPACK (the child's log
+must show XNNPACK was created, else `delegate: none`) or its built-in kernels; Core ML on macOS
+only (cpuOnly and all compute units); ExecuTorch's XNNPACK; any other target through its
+verification runner, never a reference interpreter.
 """
 
 from __future__ import annotations
@@ -41,8 +43,6 @@ from typing import Any
 from . import results as res
 
 CHILD_TIMEOUT_S = 900.0
-_COREML_UNITS = {"cpuOnly": "CPU_ONLY", "cpuAndGPU": "CPU_AND_GPU", "cpuAndNeuralEngine": "CPU_AND_NE", "all": "ALL"}
-_BACKEND_OF_UNITS = {"cpuOnly": "cpu", "cpuAndGPU": "gpu", "cpuAndNeuralEngine": "npu", "all": "all"}
 
 
 def default_threads() -> int:
@@ -55,7 +55,7 @@ class Job:
 
     bundle: str
     entry: dict
-    runtime: str  # onnxruntime | litert | coreml | runner
+    runtime: str  # as the target names it: onnxruntime | litert | coreml | executorch | runner
     backend: str
     delegate: str | None
     compute_units: str | None
@@ -96,8 +96,14 @@ class BenchRun:
 
 def plan(bundle, threads: int, runs: int, warmup: int, only: tuple[str, ...] = (),
          litert_delegates: tuple[str, ...] = ("xnnpack",), include_failed: bool = False) -> tuple[list[Job], list[Skipped]]:
-    """The benchmarks this host can run for `bundle`, and why the others are skipped."""
+    """The benchmarks this host can run for `bundle`, and why the others are skipped.
+
+    Each artifact's target says which runtime configurations it is timed in (Target.bench_configs);
+    `litert_delegates` is passed on to the targets as a preference.
+    """
     from .. import __version__
+
+    prefs = {"litert_delegates": litert_delegates}
 
     jobs: list[Job] = []
     skipped: list[Skipped] = []
@@ -112,27 +118,13 @@ def plan(bundle, threads: int, runs: int, warmup: int, only: tuple[str, ...] = (
             skipped.append(Skipped(label, "the export of this artifact failed"))
             continue
         base = dict(bundle=str(bundle.path), entry=a, warmup=warmup, runs=runs, tool=tool)
-        target = a["target"]
-        if target == "onnx":
-            jobs.append(Job(runtime="onnxruntime", backend="cpu", delegate="CPUExecutionProvider",
-                            compute_units=None, threads=threads, **base))
-        elif target == "tflite":
-            for delegate in litert_delegates:  # xnnpack: LiteRT's default; none: its built-in kernels only
-                jobs.append(Job(runtime="litert", backend="cpu", delegate=delegate, compute_units=None,
-                                threads=threads, **base))
-        elif target == "coreml":
-            if sys.platform != "darwin":
-                skipped.append(Skipped(label, "Core ML runs only on macOS (use the iOS harness in harness/ios/)"))
-                continue
-            for units in ("cpuOnly", "all"):
-                jobs.append(Job(runtime="coreml", backend=_BACKEND_OF_UNITS[units], delegate=None,
-                                compute_units=units, threads=None, **base))
-        elif _bench_runtime(target):  # the target times itself (Target.timed_session)
-            jobs.append(Job(runtime=_bench_runtime(target), backend="cpu", delegate=None, compute_units=None,
-                            threads=threads, **base))
-        else:
-            jobs.append(Job(runtime="runner", backend="cpu", delegate=None, compute_units=None,
-                            threads=None, **base))
+        configs = _target(a["target"]).bench_configs(a, threads, prefs)
+        if isinstance(configs, str):  # the target says why this host cannot time it
+            skipped.append(Skipped(label, configs))
+            continue
+        for c in configs:
+            jobs.append(Job(runtime=c.runtime, backend=c.backend, delegate=c.delegate, compute_units=c.compute_units,
+                            threads=c.threads, **base))
     if only:
         known = {f"{a['target']}/{a['variant']}" for a in bundle.artifacts} | {a["target"] for a in bundle.artifacts}
         for o in only:
@@ -144,15 +136,10 @@ def plan(bundle, threads: int, runs: int, warmup: int, only: tuple[str, ...] = (
     return jobs, skipped
 
 
-def _bench_runtime(target: str) -> str:
-    """The runtime a target's own timed session uses ("" when it has none or is not installed)."""
-    from ..errors import MobileKitError
+def _target(name: str):
     from ..targets import base as targets
 
-    try:
-        return targets.get(target).bench_runtime
-    except (MobileKitError, ImportError):
-        return ""
+    return targets.get(name)
 
 
 def bench(path: str | Path, *, threads: int | None = None, runs: int = 50, warmup: int = 5,
@@ -179,9 +166,8 @@ def bench(path: str | Path, *, threads: int | None = None, runs: int = 50, warmu
         raise UserError(f"--threads must be at least 1, got {threads}")
     bundle = load_bundle(path)
     progress = progress or SilentBar()
-    bad = [d for d in litert_delegates if d not in ("xnnpack", "none")]
-    if bad or not litert_delegates:
-        raise UserError(f"--litert-delegate {bad[0] if bad else ''!r}: choose xnnpack or none")
+    if not litert_delegates:
+        raise UserError("--litert-delegate '': choose xnnpack or none")
     jobs, skipped = plan(bundle, threads, runs, warmup, only, tuple(dict.fromkeys(litert_delegates)), include_failed)
     out = BenchRun(skipped=skipped)
     for s in skipped:
@@ -276,9 +262,9 @@ def _failed_doc(job: Job, error: str, status: str = "failed", runtime_version: s
         "created_at": res.now(),
         "source": {"kind": "host", "tool": job.tool or "mobilekit bench"},
         "device": res.host_device(),
-        "runtime": {"name": job.runtime, "version": runtime_version or _runtime_version(job.runtime)},
+        "runtime": {"name": job.runtime, "version": runtime_version or _runtime_version(job)},
         "model": _model_info(job.entry),
-        "config": _config(job),
+        "config": _config_doc(job),
         "status": status,
         "error": error,
         "results": None,
@@ -292,28 +278,16 @@ def _model_info(entry: dict) -> dict:
     return m
 
 
-def _config(job: Job) -> dict:
+def _config_doc(job: Job) -> dict:
     return {"backend": job.backend, "delegate": job.delegate, "compute_units": job.compute_units,
             "threads": job.threads, "warmup_runs": job.warmup, "runs": job.runs, "inputs": "golden"}
 
 
-def _runtime_version(runtime: str) -> str:
-    from importlib import metadata
-
-    dist = {"onnxruntime": "onnxruntime", "litert": "ai-edge-litert", "coreml": "coremltools",
-            "executorch": "executorch"}.get(runtime)
-    if runtime == "coreml" and sys.platform == "darwin":  # pragma: no cover - macOS only
-        import platform
-
-        return f"macOS {platform.mac_ver()[0]}"
-    if dist:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-    from .. import __version__
-
-    return f"mobilekit {__version__}"
+def _runtime_version(job: Job) -> str:
+    try:
+        return _target(job.entry["target"]).runtime_version(job.runtime)
+    except Exception:  # an unknown target in a result being written for a failure: never hide that failure
+        return "unknown"
 
 
 # -- the child --------------------------------------------------------------------------------
@@ -387,133 +361,27 @@ def _emit(obj: dict) -> None:
     out.flush()
 
 
-class _Session:
-    """A loaded model: `call()` runs one inference on prepared feeds number `i`."""
+def _config(job: Job):
+    from ..targets.base import BenchConfig
 
-    runtime_version: str = ""
-    delegate: str | None = None
-    load_ms: float | None = None  # model → ready session, without preparing the feeds
-    notes: list[str]
-
-    def call(self, i: int) -> Any:
-        raise NotImplementedError
+    return BenchConfig(runtime=job.runtime, backend=job.backend, delegate=job.delegate,
+                       compute_units=job.compute_units, threads=job.threads)
 
 
 def _init_runtime(job: Job) -> Any:
     """Import the runtime and build its options: what `init_ms` measures."""
-    if job.runtime == "onnxruntime":
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = job.threads or 0
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        return ort, opts
-    if job.runtime == "litert":
-        from ai_edge_litert import interpreter as litert
-
-        return litert
-    if job.runtime == "coreml":  # pragma: no cover - macOS only
-        from ..targets.coreml import _coremltools
-
-        return _coremltools()
-    from ..targets import base as targets
-
-    target = targets.get(job.entry["target"])
-    if job.runtime == target.bench_runtime:
-        target.bench_init(job.threads or 1)
-    return target
+    return _target(job.entry["target"]).bench_init(_config(job))
 
 
-def _load(job: Job, rt: Any, bundle_dir: Path, samples: list[dict]) -> _Session:
-    """Model file → a ready session (`load_ms`), with feeds prepared outside the timed calls."""
-    import numpy as np
-
+def _load(job: Job, handle: Any, bundle_dir: Path, samples: list[dict]):
+    """Model file → a ready TimedSession (`load_ms`), feeds prepared outside the timed calls."""
     from ..targets.base import ArtifactRecord, Unverifiable
-    from ..verify.runners import _quantize, _to_layout
 
     rec = ArtifactRecord.from_dict(job.entry)
-    path = bundle_dir / rec.path
-    s = _Session()
-    s.notes = []
-    if job.runtime == "onnxruntime":
-        ort, opts = rt
-        t = time.perf_counter()
-        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        s.load_ms = (time.perf_counter() - t) * 1e3
-        ins = {t.name: t for t in rec.inputs}
-        names = [t.tensor for t in rec.outputs] or None
-        feeds = [{ins[n].tensor: _to_layout(v, ins[n].layout) for n, v in smp.items()} for smp in samples]
-        s.runtime_version = ort.__version__
-        s.delegate = "CPUExecutionProvider"
-        s.call = lambda i: sess.run(names, feeds[i % len(feeds)])  # type: ignore[method-assign]
-        return s
-    if job.runtime == "litert":
-        litert = rt
-        kw = {}
-        if job.delegate == "none":
-            kw["experimental_op_resolver_type"] = litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        t = time.perf_counter()
-        interp = litert.Interpreter(model_path=str(path), num_threads=job.threads, **kw)
-        if not interp.get_signature_list():
-            raise RuntimeError(f"{rec.path} has no signature; mobilekit's TFLite files always have one")
-        runner = interp.get_signature_runner()  # allocates tensors
-        s.load_ms = (time.perf_counter() - t) * 1e3
-        details = runner.get_input_details()
-        ins = {t.name: t for t in rec.inputs}
-        feeds = [{ins[n].tensor: _quantize(_to_layout(v, ins[n].layout), details[ins[n].tensor]) for n, v in smp.items()}
-                 for smp in samples]
-        s.runtime_version = _runtime_version("litert")
-        s.call = lambda i: runner(**feeds[i % len(feeds)])  # type: ignore[method-assign]
-        s.interpreter = interp  # type: ignore[attr-defined]
-        return s
-    if job.runtime == "coreml":  # pragma: no cover - macOS only
-        import platform
-
-        from ..targets.coreml import _to_pil
-
-        ct = rt
-        t = time.perf_counter()
-        model = ct.models.MLModel(str(path), compute_units=getattr(ct.ComputeUnit, _COREML_UNITS[job.compute_units]))
-        s.load_ms = (time.perf_counter() - t) * 1e3
-        pre = {t["name"]: t.get("preprocessing") for t in _manifest_inputs(bundle_dir)}
-        feeds = []
-        for smp in samples:
-            native = {}
-            for t in rec.inputs:
-                v = smp[t.name]
-                native[t.tensor] = _to_pil(v, pre[t.name]) if t.layout == "image" else \
-                    np.asarray(v).astype(np.float32 if t.dtype.startswith("float") else np.int32)
-            feeds.append(native)
-        s.runtime_version = f"macOS {platform.mac_ver()[0]}"
-        s.notes.append(f"coremltools {ct.__version__} MLModel.predict")
-        s.call = lambda i: model.predict(feeds[i % len(feeds)])  # type: ignore[method-assign]
-        return s
-    target = rt
-    if job.runtime == target.bench_runtime:
-        try:
-            timed = target.timed_session(rec, bundle_dir, samples, job.threads or 1)
-        except Unverifiable as exc:
-            raise _Unsupported(str(exc)) from None
-        s.runtime_version = timed.runtime_version
-        s.load_ms, s.delegate, s.notes = timed.load_ms, timed.delegate, list(timed.notes)
-        s.call = timed.call  # type: ignore[method-assign]
-        s.timed = timed  # type: ignore[attr-defined]  # keeps the runtime's objects alive
-        return s
     try:
-        run = target.runner(rec, bundle_dir)
+        return _target(rec.target).timed_session(rec, bundle_dir, samples, _config(job), handle)
     except Unverifiable as exc:
         raise _Unsupported(str(exc)) from None
-    if getattr(run, "reference_interpreter", False):
-        raise _Unsupported(f"{rec.target} runs here only through a reference interpreter; its timing says nothing about a device")
-    s.runtime_version = _runtime_version("runner")
-    s.notes.append(f"timed through mobilekit's {rec.target} verification runner (includes its input/output conversions)")
-    s.call = lambda i: run(samples[i % len(samples)])  # type: ignore[method-assign]
-    return s
-
-
-def _manifest_inputs(bundle_dir: Path) -> list[dict]:  # pragma: no cover - macOS only
-    return json.loads((bundle_dir / "manifest.json").read_text())["inputs"]
 
 
 class _Unsupported(Exception):
@@ -575,17 +443,9 @@ def child_main(job: Job) -> dict:
         memory = mem.result()
         runs_ms = [round(v, 6) for v in runs_ms]  # the statistics are those of the recorded runs
 
-        delegate = session.delegate if job.runtime != "litert" else None
-        notes = list(session.notes)
-        if job.runtime == "litert":
-            log.seek(0)
-            text = log.read().decode("utf-8", "replace")
-            if "XNNPACK delegate" in text:
-                delegate = "xnnpack"
-            else:
-                delegate = "none"
-                if job.delegate == "xnnpack":
-                    notes.append("LiteRT did not report creating the XNNPACK delegate: the built-in CPU kernels ran")
+        log.seek(0)
+        delegate, more = _target(job.entry["target"]).bench_delegate(_config(job), session, log.read().decode("utf-8", "replace"))
+        notes = list(session.notes) + more
         doc = _failed_doc(job, "", status="ok", runtime_version=session.runtime_version)
         doc["config"]["delegate"] = delegate
         doc["error"] = None

@@ -138,6 +138,18 @@ class TimedSession:
     load_ms: float | None = None  # model file → ready to run
     delegate: str | None = None
     notes: list[str] = field(default_factory=list)
+    handle: Any = None  # runtime objects the call needs alive (session, interpreter, program)
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """One runtime configuration `mobilekit bench` times an artifact in."""
+
+    runtime: str  # the result's runtime.name: onnxruntime, litert, coreml, executorch, runner
+    backend: str = "cpu"  # cpu | gpu | npu | all
+    delegate: str | None = None
+    compute_units: str | None = None
+    threads: int | None = None
 
 
 class Target:
@@ -167,20 +179,50 @@ class Target:
         """A runner for the artifact, or raise Unverifiable(reason)."""
         raise Unverifiable(f"no host runtime for {self.name}")
 
-    # `mobilekit bench`: the runtime name of the target's own timed session (see timed_session);
-    # empty: the bench times the verification runner, or knows the target's runtime itself.
-    bench_runtime: ClassVar[str] = ""
+    # -- `mobilekit bench` (mobilekit/bench/host.py asks only these; it names no target) --------
+    # runtime name (as in the bench result's `runtime.name`) → the distribution whose version it is
+    runtime_dists: ClassVar[dict[str, str]] = {}
 
-    def timed_session(self, record: ArtifactRecord, bundle_dir: Path, samples: list[dict], threads: int) -> TimedSession:
-        """Load the artifact for timing with `threads` threads; `samples` are spec-named inputs.
+    def bench_configs(self, entry: dict, threads: int, prefs: dict) -> list[BenchConfig] | str:
+        """The configurations `mobilekit bench` times this artifact (its manifest entry) in on this host, or why none.
 
-        Raise Unverifiable(reason) when this host cannot run it. Only called when `bench_runtime`
-        is set.
+        `prefs` holds the bench command's target-specific choices (e.g. `litert_delegates`).
+        The default times the verification runner, when this host has one.
         """
-        raise Unverifiable(f"{self.name} has no timed session")
+        return [BenchConfig(runtime="runner")]
 
-    def bench_init(self, threads: int) -> None:
-        """Import and set up the timed session's runtime (the bench's `init_ms`, before memory is sampled)."""
+    def bench_init(self, config: BenchConfig) -> Any:
+        """Import and set up the runtime (the bench's `init_ms`, before memory is sampled)."""
+        return None
+
+    def timed_session(self, record: ArtifactRecord, bundle_dir: Path, samples: list[dict], config: BenchConfig,
+                      handle: Any = None) -> TimedSession:
+        """Load the artifact for timing; `samples` are spec-named inputs, `handle` what bench_init gave.
+
+        Raise Unverifiable(reason) when this host cannot run it. The default times the
+        verification runner (its own input/output conversions included), never a reference
+        interpreter: its timing says nothing about a device.
+        """
+        run = self.runner(record, bundle_dir)
+        if getattr(run, "reference_interpreter", False):
+            raise Unverifiable(f"{record.target} runs here only through a reference interpreter; its timing says nothing about a device")
+        from .. import __version__
+
+        return TimedSession(call=lambda i: run(samples[i % len(samples)]), runtime_version=f"mobilekit {__version__}",
+                            notes=[f"timed through mobilekit's {record.target} verification runner (includes its input/output conversions)"],
+                            handle=run)
+
+    def bench_delegate(self, config: BenchConfig, session: TimedSession, runtime_log: str) -> tuple[str | None, list[str]]:
+        """The delegate that really ran (and notes), given what the runtime logged while it ran."""
+        return session.delegate, []
+
+    def runtime_version(self, runtime: str) -> str:
+        dist = self.runtime_dists.get(runtime)
+        if dist:
+            return package_version(dist) or "not installed"
+        from .. import __version__
+
+        return f"mobilekit {__version__}"
 
     def converter_versions(self) -> dict[str, str]:
         """Versions of the packages this target converts with (for the manifest and doctor)."""

@@ -19,11 +19,12 @@ from .tokenizer import SPECIAL
 class Decoded:
     ids: list[int]  # generated ids, <eos> included when it was produced, no <bos>
     step_logits: list[np.ndarray] = field(default_factory=list)  # [V] per step when collected
+    eos: int = SPECIAL["eos"]
 
     @property
     def tokens(self) -> list[int]:
         """The output ids without <eos>: what gets detokenized."""
-        return [i for i in self.ids if i != SPECIAL["eos"]]
+        return [i for i in self.ids if i != self.eos]
 
 
 def greedy(encoder, decoder, source_ids: list[int], shapes: Shapes, *, max_new: int | None = None,
@@ -31,9 +32,9 @@ def greedy(encoder, decoder, source_ids: list[int], shapes: Shapes, *, max_new: 
     enc = encoder({"source_ids": np.asarray([source_ids], np.int32)})
     past_k = np.zeros(shapes.cache(), np.float32)
     past_v = np.zeros(shapes.cache(), np.float32)
-    token = SPECIAL["bos"]
+    token = shapes.start
     limit = shapes.max_target_len - 1 if max_new is None else max_new
-    out = Decoded([])
+    out = Decoded([], eos=shapes.eos)
     for position in range(limit):
         res = decoder({"token": np.array([[token]], np.int32), "position": np.array([position], np.int32),
                        "cross_keys": enc["cross_keys"], "cross_values": enc["cross_values"],
@@ -42,11 +43,21 @@ def greedy(encoder, decoder, source_ids: list[int], shapes: Shapes, *, max_new: 
         if collect_logits:
             out.step_logits.append(logits.copy())
         token = int(np.argmax(logits))  # numpy: first index of the maximum
+        token = forced(shapes, position, limit, token)
         out.ids.append(token)
         past_k, past_v = res["present_keys"], res["present_values"]
-        if stop_at_eos and token == SPECIAL["eos"]:
+        if stop_at_eos and token == shapes.eos:
             break
     return out
+
+
+def forced(shapes: Shapes, position: int, limit: int, token: int) -> int:
+    """HF generate's forced tokens: a language id as the first token, <eos> at the last allowed step."""
+    if position == 0 and shapes.forced_bos is not None:
+        return shapes.forced_bos
+    if position == limit - 1 and shapes.forced_eos is not None and limit == shapes.max_target_len - 1:
+        return shapes.forced_eos
+    return token
 
 
 def translate(tok, encoder, decoder, text: str, shapes: Shapes) -> tuple[list[int], Decoded, str]:

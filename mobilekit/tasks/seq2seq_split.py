@@ -20,9 +20,17 @@ class Shapes:
     layers: int
     heads: int
     head_dim: int
+    # token ids the decoding loop needs; the defaults are the shipped translator's fixed ids
+    start: int = 1  # fed at step 0 (HF: decoder_start_token_id)
+    eos: int = 2
+    pad: int = 0
+    forced_bos: int | None = None  # HF forced_bos_token_id: the first generated token (M2M100/NLLB language)
+    forced_eos: int | None = None  # HF forced_eos_token_id: the token generate forces at the last step
 
     @classmethod
     def of(cls, model) -> "Shapes":
+        if hasattr(model, "shapes"):  # adapters (mobilekit.tasks.hf) know theirs
+            return model.shapes
         c = model.cfg
         return cls(c.vocab_size, c.max_source_len, c.max_target_len, c.decoder_layers, c.heads, c.head_dim)
 

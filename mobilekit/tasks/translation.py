@@ -1,7 +1,7 @@
 """task = "translation": export a seq2seq model as an encoder graph and a decoder-step graph.
 
 Reuses the classification machinery per graph: the same capture, the same target workers
-(`pipeline._convert_all`), the same staging/commit and manifest schema. What differs is the
+(`conversion.convert_all`), the same staging/commit and manifest schema. What differs is the
 check: each (encoder, decoder) artifact pair greedy-decodes the held-out sentences and must give
 torch's tokens (`token_exact`); exact match and BLEU against the references are recorded too.
 """
@@ -20,11 +20,11 @@ import numpy as np
 
 from .. import bundle as bundle_mod
 from ..config import ExportConfig
-from ..errors import CheckError, SourceError, UserError
+from ..errors import CheckError, UserError
 from ..progress import Progress, Silent
 from ..targets.base import Unverifiable
 from ..verify import verdict
-from . import decoding, tokenizer as tok_mod
+from . import decoding, tokenizer as tok_mod, translation_source
 from .seq2seq_split import Shapes, graphs, torch_runner
 
 GRAPHS = ("encoder", "decoder")
@@ -38,9 +38,9 @@ GOLDEN_EXTRA = (
 
 
 def export(cfg: ExportConfig, model: Any = None, progress: Progress | None = None) -> bundle_mod.Bundle:
-    from .. import pipeline
+    from .. import conversion
     from ..capture import capture
-    from ..source import Loaded, load as load_source
+    from ..source import Loaded, input_paths
     from ..spec import ModelSpec, TensorSpec, with_output_shapes
     from ..targets import base as targets
 
@@ -48,23 +48,19 @@ def export(cfg: ExportConfig, model: Any = None, progress: Progress | None = Non
     timings: dict[str, float] = {}
     t = time.perf_counter()
     tc = cfg.translation
-    tok = tok_mod.load(cfg.path(tc.tokenizer))
-    loaded = load_source(cfg, model)
-    net = loaded.module
-    for attr in ("encode", "step", "cfg"):
-        if not hasattr(net, attr):
-            raise SourceError(f"the translation model has no `{attr}`",
-                              hint="A translation model offers encode(source_ids) and step(...) with an explicit KV cache (see mobilekit/zoo/translator.py).")
+    src = translation_source.load(cfg, model)  # the shipped kind, or a Hugging Face encoder-decoder (tasks/hf)
+    tok, net = src.tok, src.net
+    loaded = Loaded(net, "module", src.origin)
     shapes = Shapes.of(net)
     for name in ("max_source_len", "max_target_len"):
         want = getattr(tc, name)
         if want is not None and want != getattr(shapes, name):
             raise UserError(f"translation.{name} is {want} but the model was built for {getattr(shapes, name)}",
                             hint=f"Set translation.{name} = {getattr(shapes, name)} or rebuild the model.")
-    if tok.get_vocab_size() != shapes.vocab_size:
+    if src.hf is None and tok.get_vocab_size() != shapes.vocab_size:  # HF vocabularies may be padded (checked in hf.adapt)
         raise UserError(f"the tokenizer has {tok.get_vocab_size()} tokens but the model's vocabulary is {shapes.vocab_size}",
                         hint="Use the tokenizer the model was trained with.")
-    pairs = _pairs(cfg)
+    pairs = translation_source.pairs(cfg)
     cfg = _tflite_from_torch(cfg)
     tgts = {name: targets.get(name) for name in cfg.targets}
     modules = graphs(net)
@@ -81,7 +77,7 @@ def export(cfg: ExportConfig, model: Any = None, progress: Progress | None = Non
     timings["load"] = time.perf_counter() - t
 
     dest = cfg.path(cfg.output_dir) / cfg.name
-    staging = bundle_mod.Staging(dest)
+    staging = bundle_mod.Staging(dest, inputs=input_paths(cfg))
     work = staging.path / ".work"
     try:
         work.mkdir()
@@ -89,6 +85,7 @@ def export(cfg: ExportConfig, model: Any = None, progress: Progress | None = Non
         with _one_thread():
             reference = [_reference(tok, modules, io, text, shapes) for text, _ in pairs]
             extra = [(text, _reference(tok, modules, io, text, shapes)) for text in GOLDEN_EXTRA]
+            generate_check = _against_generate(src.hf, reference + [r for _, r in extra], shapes) if src.hf else None
         timings["reference"] = time.perf_counter() - t
         records: dict[str, list] = {}
         errors: list[tuple[str, Any]] = []  # (graph, WorkerResult) of conversions that failed
@@ -101,7 +98,7 @@ def export(cfg: ExportConfig, model: Any = None, progress: Progress | None = Non
             specs[g] = with_output_shapes(specs[g], captured.output_shapes,
                                           [d.replace("torch.", "") for d in captured.output_dtypes])
             out = gwork / "bundle"
-            results = pipeline._convert_all(cfg, specs[g], tgts, captured, out, gwork, None, progress)
+            results = conversion.convert_all(cfg, specs[g], tgts, captured, out, gwork, None, progress)
             for res in results:
                 log = _move(out / res.log.relative_to(out), staging.path / "logs" / f"{res.target}-{g}.log") if res.log.is_relative_to(out) else res.log
                 if res.error:
@@ -116,6 +113,8 @@ def export(cfg: ExportConfig, model: Any = None, progress: Progress | None = Non
         t = time.perf_counter()
         progress.stage("verify", "greedy decoding")
         torch_scores = _scores(tok, [r["ids"] for r in reference], pairs)
+        if generate_check:
+            torch_scores["generate"] = generate_check
         entries = []
         for g, res in errors:
             entries.append(_failed_entry(g, res, staging.path))
@@ -128,9 +127,9 @@ def export(cfg: ExportConfig, model: Any = None, progress: Progress | None = Non
                                     GRAPHS.index(e.get("graph", "encoder"))))
         timings["verify"] = time.perf_counter() - t
 
-        _write_assets(staging.path, cfg, tok, pairs, reference, extra, shapes)
+        _write_assets(staging.path, cfg, tok, pairs, reference, extra, shapes, src.hf)
         _write_judged(staging.path, reference + [r for _, r in extra])
-        manifest = _manifest(cfg, shapes, io, entries, tgts, timings, torch_scores, pipeline)
+        manifest = _manifest(cfg, shapes, io, entries, tgts, timings, torch_scores, conversion, tok, src.hf)
         shutil.rmtree(work)
         bundle_mod.write_manifest(staging.path, manifest)
         path = staging.commit()
@@ -139,25 +138,14 @@ def export(cfg: ExportConfig, model: Any = None, progress: Progress | None = Non
         raise
     result = bundle_mod.Bundle(path, manifest)
     if result.failures:
-        raise pipeline.ExportFailed(result, [f"{a['target']}/{a['variant']} ({a.get('graph', 'all')}): {a['error']}" for a in result.failures])
+        raise conversion.ExportFailed(result, [f"{a['target']}/{a['variant']} ({a.get('graph', 'all')}): {a['error']}" for a in result.failures])
     return result
 
 
 # -- inputs ---------------------------------------------------------------------------------
 
-def _pairs(cfg: ExportConfig) -> list[tuple[str, str]]:
-    from .._imports import resolve_ref
-
-    tc = cfg.translation
-    fn = resolve_ref(tc.data, what="held-out sentence pairs", key="translation.data", base_dir=cfg.base_dir)
-    try:
-        pairs = list(fn() if callable(fn) else fn)[: tc.samples]
-    except Exception as exc:
-        raise UserError(f"translation.data: {tc.data} raised {type(exc).__name__}: {exc}", hint="Fix that function.") from None
-    if not pairs or not all(isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(s, str) for s in p) for p in pairs):
-        raise UserError(f"translation.data: {tc.data} must give (source, reference) string pairs",
-                        hint="Return a list of (source text, reference translation) tuples.")
-    return [tuple(p) for p in pairs]
+def _pairs(cfg: ExportConfig) -> list[tuple[str, str | None]]:
+    return translation_source.pairs(cfg)
 
 
 def _tflite_from_torch(cfg: ExportConfig) -> ExportConfig:
@@ -181,11 +169,24 @@ def _one_thread():
         torch.set_num_threads(before)
 
 
+def _against_generate(adapted, refs: list[dict], shapes: Shapes) -> dict:
+    """The adapter's greedy path must be the model's own generate(do_sample=False, num_beams=1)."""
+    from . import hf
+
+    diff = [i for i, r in enumerate(refs) if hf.generate(adapted.model, r["source_ids"], shapes) != r["ids"]]
+    if diff:
+        r = refs[diff[0]]
+        raise CheckError(f"the {adapted.family} adapter's greedy decoding differs from the model's generate() on "
+                         f"{len(diff)} of {len(refs)} sentence(s) (first: sentence {diff[0]}, source ids {r['source_ids']})",
+                         hint="This is a mobilekit bug for this model configuration; please report it with the config.")
+    return {"compared": "greedy, num_beams=1", "sentences": len(refs), "token_exact": 1.0}
+
+
 def _reference(tok, modules, io, text: str, shapes: Shapes) -> dict:
     """Torch's greedy decode of one sentence: the ids every artifact pair must reproduce."""
     enc = torch_runner(modules["encoder"], *io["encoder"])
     dec = torch_runner(modules["decoder"], *io["decoder"])
-    src = tok_mod.encode_source(tok, text, shapes.max_source_len)
+    src = translation_source.encode_source(tok, text, shapes.max_source_len)
     d = decoding.greedy(enc, dec, src, shapes, collect_logits=True)
     return {"source_ids": src, "ids": d.ids, "logits": np.stack(d.step_logits),
             "encoder": enc({"source_ids": np.asarray([src], np.int32)})}
@@ -228,8 +229,6 @@ def _failed_entry(graph: str, res, bundle: Path) -> dict:
 
 def _check_pair(key: str, found: list, tgts, specs, cfg, bundle: Path, tok, pairs, reference, shapes: Shapes, progress,
                 torch_scores: dict | None = None, extra_refs: list | None = None) -> list[dict]:
-    from .. import pipeline
-
     by_graph = {g: (rec, log) for g, rec, log in found}
     entries = {}
     runners = {}
@@ -278,10 +277,10 @@ def _check_pair(key: str, found: list, tgts, specs, cfg, bundle: Path, tok, pair
             e.update(status="failed", error=f"running it failed: {type(exc).__name__}: {str(exc).strip()[:300]}")
         return list(entries.values())
     need = cfg.translation.min_token_exact if precision == "fp32" else cfg.translation.min_token_exact_compressed
-    runtime = getattr(runners["decoder"], "runtime", None) or pipeline._runtime_name(entries["decoder"]["target"])
+    runtime = getattr(runners["decoder"], "runtime", None) or entries["decoder"]["target"]
     judged = verdict.token_exact_verdict(figures["judgements"], need)
     metrics = {**figures["metrics"], **{k: v for k, v in judged.items() if k != "passed"}, "verdict_rule": verdict.RULE}
-    if torch_scores:  # the drop from torch's own greedy output (positive = worse than torch)
+    if torch_scores and torch_scores.get("bleu") is not None:  # the drop from torch's own greedy output (positive = worse than torch)
         metrics.update(bleu_drop=round(torch_scores["bleu"] - metrics["bleu"], 3),
                        exact_match_drop=round(torch_scores["exact_match"] - metrics["exact_match"], 4))
     for g, e in entries.items():
@@ -289,7 +288,7 @@ def _check_pair(key: str, found: list, tgts, specs, cfg, bundle: Path, tok, pair
         # "decoding", not "metrics": the classification tools read metrics.top1 from that key
         e["decoding"] = metrics
         e["verified_by"] = runtime
-        e.update(pipeline._compute(runners[g], precision))
+        e.update(verdict.compute_facts(runners[g], precision))
         if not judged["passed"]:
             e.update(status="failed", error=f"greedy decoding matched torch on {judged['token_exact_with_ties']:.2%} of "
                                              f"{judged['sentences']} sentences < {need:.0%}; {_moved(figures['judgements'])}")
@@ -299,7 +298,8 @@ def _check_pair(key: str, found: list, tgts, specs, cfg, bundle: Path, tok, pair
         progress.warn(f"{key}: {entries['decoder']['error']}")
     else:
         ties = f" ({judged['ties']} near-tie flip(s))" if judged["ties"] else ""
-        progress.done(f"verify {key}", f"token-exact {metrics['token_exact']:.2%}{ties}, BLEU {metrics['bleu']:.1f}")
+        bleu = f", BLEU {metrics['bleu']:.1f}" if metrics.get("bleu") is not None else ""
+        progress.done(f"verify {key}", f"token-exact {metrics['token_exact']:.2%}{ties}{bleu}")
     return list(entries.values())
 
 
@@ -367,40 +367,42 @@ def _write_judged(root: Path, refs: list) -> None:
 def _scores(tok, ids_all: list[list[int]], pairs) -> dict:
     import sacrebleu
 
-    hyps = [tok_mod.decode(tok, ids) for ids in ids_all]
+    hyps = [translation_source.decode(tok, ids) for ids in ids_all]
     refs = [r for _, r in pairs]
+    if any(r is None for r in refs):  # a text file without references: no BLEU, token-exactness still judged
+        return {"exact_match": None, "bleu": None}
     return {"exact_match": sum(h == r for h, r in zip(hyps, refs)) / len(refs),
             "bleu": round(sacrebleu.corpus_bleu(hyps, [refs], force=True).score, 3)}
 
 
 # -- the bundle ---------------------------------------------------------------------------------
 
-def _write_assets(root: Path, cfg: ExportConfig, tok, pairs, reference, extra, shapes: Shapes) -> None:
+def _write_assets(root: Path, cfg: ExportConfig, tok, pairs, reference, extra, shapes: Shapes, hf=None) -> None:
     assets = root / "assets"
     golden = assets / "golden"
     golden.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(cfg.path(cfg.translation.tokenizer), assets / "tokenizer.json")
+    shutil.copyfile(tok.path if hf else cfg.path(cfg.translation.tokenizer), assets / "tokenizer.json")
     samples = []
     chosen = [(text, ref) for (text, _), ref in zip(pairs[: cfg.translation.golden], reference)] + list(extra)
     for i, (text, ref) in enumerate(chosen):
         fname = f"translation.step_logits.{i}.npy"
         np.save(golden / fname, ref["logits"].astype(np.float32))
-        out = [x for x in ref["ids"] if x != tok_mod.SPECIAL["eos"]]
+        out = [x for x in ref["ids"] if x != shapes.eos]
         samples.append({"text": text, "tokens": tok.encode(text, add_special_tokens=False).tokens,
                         "source_ids": ref["source_ids"], "output_ids": ref["ids"],
-                        "output_text": tok_mod.decode(tok, out), "step_logits": fname})
+                        "output_text": translation_source.decode(tok, out), "step_logits": fname})
     doc = {"max_source_len": shapes.max_source_len, "max_target_len": shapes.max_target_len,
            "note": "output_ids are the generated ids after <bos>, ending with <eos> when it was produced",
            "samples": samples}
     (golden / "translation.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _manifest(cfg: ExportConfig, shapes: Shapes, io, entries, tgts, timings, torch_scores, pipeline) -> dict:
+def _manifest(cfg: ExportConfig, shapes: Shapes, io, entries, tgts, timings, torch_scores, conversion, tok=None, hf=None) -> dict:
     import datetime as dt
 
     enc_in, enc_out = io["encoder"]
     dec_in, dec_out = io["decoder"]
-    return {
+    doc = {
         "schema": bundle_mod.SCHEMA,
         "name": cfg.name,
         "version": cfg.version,
@@ -409,7 +411,7 @@ def _manifest(cfg: ExportConfig, shapes: Shapes, io, entries, tgts, timings, tor
         "license": cfg.license,
         "description": cfg.description,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "created_with": pipeline._versions(tgts),
+        "created_with": conversion.versions(tgts),
         "inputs": enc_in,
         "outputs": [dec_out[0]],
         "artifacts": entries,
@@ -435,3 +437,13 @@ def _manifest(cfg: ExportConfig, shapes: Shapes, io, entries, tgts, timings, tor
             "golden": "assets/golden/translation.json",
         },
     }
+    if hf is not None:  # the contract read from the model's own tokenizer and config (tasks/hf)
+        t = doc["translation"]
+        t.update(tok.manifest())
+        t["source"] = {"family": hf.family, "model_class": type(hf.model).__name__}
+        t["decoder_start"] = {"token": shapes.start, "forced_bos": shapes.forced_bos, "forced_eos": shapes.forced_eos}
+        t["decoding"] = (f"greedy: start from decoder_start ({shapes.start}) at position 0, one token per step, argmax "
+                         "(lowest index on ties); forced_bos (when set) replaces the first token, forced_eos (when set) the "
+                         f"last allowed one; stop at eos ({shapes.eos}) or after max_target_len-1 tokens; feed present_* back "
+                         "as past_*; caches start at zeros")
+    return doc

@@ -20,7 +20,11 @@ from .tokenizer import SPECIAL
 def shapes(manifest: dict) -> Shapes:
     t = manifest["translation"]
     c = t["cache"]
-    return Shapes(t["vocab_size"], t["max_source_len"], t["max_target_len"], c["layers"], c["heads"], c["head_dim"])
+    sp = t.get("special_tokens", {})
+    start = t.get("decoder_start", {})  # Hugging Face bundles (tasks/hf); the shipped kind has fixed ids
+    return Shapes(t["vocab_size"], t["max_source_len"], t["max_target_len"], c["layers"], c["heads"], c["head_dim"],
+                  start=start.get("token", sp.get("bos", SPECIAL["bos"])), eos=sp.get("eos", SPECIAL["eos"]),
+                  pad=sp.get("pad", SPECIAL["pad"]), forced_bos=start.get("forced_bos"), forced_eos=start.get("forced_eos"))
 
 
 def load(bundle) -> dict:
@@ -39,10 +43,10 @@ def graph_feeds(bundle, graph: str) -> dict[str, np.ndarray]:
     src = load(bundle)["samples"][0]["source_ids"]
     if graph == "encoder":
         return {"source_ids": np.asarray([src], np.int32)}
-    bias = np.where(np.asarray([src]) == SPECIAL["pad"], -1e4, 0.0).astype(np.float32)
+    bias = np.where(np.asarray([src]) == s.pad, -1e4, 0.0).astype(np.float32)
     cross = np.zeros(s.cross(), np.float32)
     cache = np.zeros(s.cache(), np.float32)
-    return {"token": np.array([[SPECIAL["bos"]]], np.int32), "position": np.array([0], np.int32),
+    return {"token": np.array([[s.start]], np.int32), "position": np.array([0], np.int32),
             "cross_keys": cross, "cross_values": cross, "source_bias": bias, "past_keys": cache, "past_values": cache}
 
 

@@ -41,6 +41,7 @@ def onnxruntime_runner(path: Path, record, threads: int = 2):
 
     run.session = session  # type: ignore[attr-defined]
     run.compute = cpu_compute(record.precision)  # type: ignore[attr-defined]
+    run.runtime = f"onnxruntime {_version('onnxruntime')}"  # type: ignore[attr-defined]
     return run
 
 

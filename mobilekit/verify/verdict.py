@@ -255,6 +255,19 @@ def notes(figures: Mapping) -> list[str]:
     return out
 
 
+def compute_facts(run, precision: str) -> dict:
+    """Precision honesty: what the host really computed in when it judged the artifact."""
+    compute = getattr(run, "compute", None)
+    if compute is None:
+        return {"verified_compute": "not stated by the runner"}
+    out = {"verified_compute": compute}
+    declared = precision_class(precision)
+    if declared == "fp16" and not compute.startswith("fp16"):
+        out["verified_compute_note"] = (f"the host runtime computes this fp16 artifact in {compute}: fp16 overflow or "
+                                        "underflow on a device's fp16 path is not caught by this check")
+    return out
+
+
 # -- sequences (translation) ---------------------------------------------------------------------
 
 # A greedy step whose torch top-1/top-2 logit gap is under this fraction of the step's logit

@@ -33,7 +33,7 @@ from .common import _coremltools, coremltools_quietly  # noqa: F401  (_coremltoo
 from .inspect import _all_ops, inspect_package, load_program, package_sha256, package_size  # noqa: F401
 from .metadata import save_package
 from .options import CoreMLOptions
-from .runner import _mac_runner, _to_pil  # noqa: F401  (the bench's image feeds, tests)
+from .runner import _mac_runner, _to_pil  # noqa: F401  (tests)
 from .target import CoreMLTarget
 
 TARGET = CoreMLTarget()

@@ -132,6 +132,29 @@ class CoreMLTarget(Target):
         )
 
     # -- verification ----------------------------------------------------------------------
+    # -- mobilekit bench: the Core ML runtime (macOS), CPU only and all compute units ----------
+    def bench_configs(self, entry, threads, prefs):
+        from .bench import configs
+
+        return configs()
+
+    def bench_init(self, config):  # pragma: no cover - macOS only
+        from .bench import init
+
+        return init(config)
+
+    def timed_session(self, record, bundle_dir, samples, config, handle=None):  # pragma: no cover - macOS only
+        from .bench import session
+
+        return session(record, Path(bundle_dir), samples, config, handle)
+
+    def runtime_version(self, runtime: str) -> str:
+        if runtime == "coreml" and sys.platform == "darwin":  # pragma: no cover - macOS only
+            import platform
+
+            return f"macOS {platform.mac_ver()[0]}"
+        return super().runtime_version(runtime)
+
     def runner(self, record: ArtifactRecord, bundle_dir: Path):
         if sys.platform == "darwin":
             run = _mac_runner(record, Path(bundle_dir))

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from ... import _validate
 from ...errors import ConfigError, UserError
-from ..base import ArtifactRecord, ConvertJob, Target, Unverifiable, package_version
+from ..base import ArtifactRecord, BenchConfig, ConvertJob, Target, Unverifiable, package_version
 from .delegation import delegation_summary  # noqa: F401  (for `mobilekit inspect`)
 
 Variant = Literal["fp32", "fp16", "int8", "coreml", "coreml-int8"]
@@ -72,7 +72,7 @@ class ExecuTorchTarget(Target):
     # int8 is XNNPACK's static int8; "size" and "speed" pick it too (the smallest and, with
     # XNNPACK's int8 kernels, the fastest .pte on the hosts measured: bench/executorch_vs_litert_onnx.py).
     presets = {"fp16": ["fp32", "fp16"], "int8": ["fp32", "int8"], "size": ["fp32", "int8"], "speed": ["fp32", "int8"]}
-    bench_runtime = "executorch"
+    runtime_dists = {"executorch": "executorch"}
 
     def parse_options(self, data: Any, key: str) -> Any:
         if not installed():
@@ -109,18 +109,20 @@ class ExecuTorchTarget(Target):
 
         return runner(record, Path(bundle_dir))
 
-    def timed_session(self, record: ArtifactRecord, bundle_dir: Path, samples: list[dict], threads: int):
+    def bench_configs(self, entry: dict, threads: int, prefs: dict):
         if not installed():
-            raise Unverifiable(f"executorch is not installed ({INSTALL_HINT})")
+            return f"executorch is not installed ({INSTALL_HINT})"
+        return [BenchConfig(runtime="executorch", delegate="xnnpack", threads=threads)]
+
+    def bench_init(self, config: BenchConfig) -> None:
+        from .runner import init_runtime
+
+        init_runtime(config.threads or 1)
+
+    def timed_session(self, record: ArtifactRecord, bundle_dir: Path, samples: list[dict], config: BenchConfig, handle=None):
         from .runner import timed_session
 
-        return timed_session(record, Path(bundle_dir), samples, threads)
-
-    def bench_init(self, threads: int) -> None:
-        if installed():
-            from .runner import init_runtime
-
-            init_runtime(threads)
+        return timed_session(record, Path(bundle_dir), samples, config.threads or 1)
 
     def check_structure(self, record: ArtifactRecord, bundle_dir: Path, spec: Any) -> dict:
         from .runner import check_program

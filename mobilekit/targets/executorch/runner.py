@@ -90,7 +90,7 @@ def timed_session(record: ArtifactRecord, bundle_dir: Path, samples: list[dict],
                            notes=[f"executorch.runtime Method.execute, XNNPACK thread pool of {threads}",
                                   (record.details.get("delegation") or {}).get("summary", "")])
     session.notes = [n for n in session.notes if n]
-    session.handle = _program  # type: ignore[attr-defined]  # the method needs its program alive
+    session.handle = _program  # the method needs its program alive
     return session
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from ...errors import ConfigError
-from ..base import ArtifactRecord, ConvertJob, Target, TensorIO, Unverifiable, package_version
+from ..base import ArtifactRecord, BenchConfig, ConvertJob, Target, TensorIO, Unverifiable, package_version
 
 Variant = Literal["fp32", "fp16", "int8-dynamic", "int8"]
 # variant → (file name, precision recorded in the manifest)
@@ -93,6 +93,22 @@ class OnnxTarget(Target):
             # fp32 is the base the others are made from; it ships only when asked for
             base.unlink()
         return records
+
+    # -- mobilekit bench: ONNX Runtime, CPU execution provider ---------------------------------
+    runtime_dists = {"onnxruntime": "onnxruntime"}
+
+    def bench_configs(self, entry, threads, prefs):
+        return [BenchConfig(runtime="onnxruntime", delegate="CPUExecutionProvider", threads=threads)]
+
+    def bench_init(self, config):
+        from .bench import init
+
+        return init(config)
+
+    def timed_session(self, record, bundle_dir, samples, config, handle=None):
+        from .bench import session
+
+        return session(record, Path(bundle_dir), samples, handle)
 
     def runner(self, record: ArtifactRecord, bundle_dir: Path):
         try:

@@ -100,6 +100,29 @@ class TFLiteTarget(Target):
             records.append(_finish(job, opts, b, out_dir))
         return records
 
+    # -- mobilekit bench: LiteRT with XNNPACK or its built-in kernels ----------------------------
+    runtime_dists = {"litert": "ai-edge-litert"}
+
+    def bench_configs(self, entry, threads, prefs):
+        from .bench import configs
+
+        return configs(threads, prefs)
+
+    def bench_init(self, config):
+        from .bench import init
+
+        return init(config)
+
+    def timed_session(self, record, bundle_dir, samples, config, handle=None):
+        from .bench import session
+
+        return session(record, Path(bundle_dir), samples, config, handle)
+
+    def bench_delegate(self, config, session, runtime_log):
+        from .bench import delegate_that_ran
+
+        return delegate_that_ran(config, runtime_log)
+
     def runner(self, record: ArtifactRecord, bundle_dir: Path):
         try:
             from ...verify.runners import litert_runner

@@ -1,0 +1,121 @@
+"""Conversion shared by every task: the converter versions, one worker job per target, and
+starting the workers (ONNX first where other targets convert from it).
+
+Tasks (the classification pipeline, translation) call `convert_all` with their own spec and
+captured program; nothing here knows a task or a particular target.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import __version__
+from .capture import Captured
+from .config import ExportConfig
+from .errors import CheckError
+from .progress import Progress
+from .spec import ModelSpec
+from .targets import base as targets
+from .targets.base import ConvertJob
+from .worker import RunningWorker, WorkerResult
+
+
+class ExportFailed(CheckError):
+    """Some artifacts failed conversion or checks; the bundle was written with the failures recorded."""
+
+    def __init__(self, bundle, lines: list[str]):
+        super().__init__("; ".join(lines))
+        self.bundle = bundle
+        self.lines = lines
+
+    def one_line(self) -> str:
+        n = len(self.bundle.failures)
+        return f"{n} artifact(s) failed; bundle written to {self.bundle.path} with the failures recorded"
+
+
+def versions(tgts: dict) -> dict:
+    v = {"mobilekit": __version__, "torch": targets.package_version("torch")}
+    for tg in tgts.values():
+        v.update({k: val for k, val in tg.converter_versions().items() if val})
+    return v
+
+
+def job(name: str, cfg: ExportConfig, spec: ModelSpec, captured: Captured, bundle_dir: Path, work: Path,
+         onnx: Path | None, cal: Path | None, versions: dict) -> ConvertJob:
+    return ConvertJob(
+        target=name,
+        program=str(captured.program),
+        spec=spec.to_dict(),
+        options=targets.options_dict(cfg.options(name)) if name in cfg.target_options else {},
+        bundle_dir=str(bundle_dir),
+        work_dir=str(work / name),
+        onnx=str(onnx) if onnx else None,
+        calibration=str(cal) if cal else None,
+        versions=versions,
+    )
+
+
+def convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Path | None, progress: Progress) -> list[WorkerResult]:
+    """Start every target in its own worker; those that start from ONNX wait for it."""
+    vers = versions(tgts)
+    logs = bundle_dir / "logs"
+    first = [n for n, tg in tgts.items() if not tg.needs_onnx]
+    later = [n for n, tg in tgts.items() if tg.needs_onnx]
+    onnx_path = None
+    results: list[WorkerResult] = []
+    running: list[RunningWorker] = []
+
+    def start(name: str, out_dir: Path, onnx: Path | None) -> RunningWorker:
+        progress.stage("convert", name)
+        jb = job(name, cfg, spec, captured, out_dir, work, onnx, cal, vers)
+        return RunningWorker(jb, logs / f"{name}.log", cfg.timeout_for(name))
+
+    def finish(w: RunningWorker) -> WorkerResult:
+        r = w.wait()
+        if r.error:
+            progress.warn(f"{r.target}: {r.error}")
+        else:
+            progress.done(f"convert {r.target}", f"{len(r.records)} artifact(s) in {r.seconds:.1f} s")
+        return r
+
+    reusable = bundle_dir / "onnx" / "model.onnx"  # an unchanged fp32 ONNX reused from the last bundle
+    if later and "onnx" not in tgts and reusable.exists():
+        onnx_path = reusable
+    elif later and "onnx" not in tgts:
+        # The ONNX-based targets need an fp32 ONNX even when the user did not ask for one.
+        base = job("onnx", cfg, spec, captured, work / "onnx-base", work, None, None, vers)
+        base.options = {"opset": 18, "dynamic_batch": False, "variants": ["fp32"]}
+        w = RunningWorker(base, logs / "onnx-base.log", cfg.timeout)
+        r = w.wait()
+        if r.error:
+            return [WorkerResult(n, [], f"the ONNX it starts from failed: {r.error}", r.log, r.seconds) for n in tgts]
+        onnx_path = work / "onnx-base" / r.records[0].path
+
+    order = ["onnx"] + [n for n in first if n != "onnx"] if "onnx" in first else first
+    for name in order:
+        running.append(start(name, bundle_dir, None))
+        if not cfg.parallel:
+            results.append(finish(running.pop()))
+    if "onnx" in tgts:
+        onnx_worker = next((w for w in running if w.job.target == "onnx"), None)
+        onnx_result = finish(onnx_worker) if onnx_worker else next(r for r in results if r.target == "onnx")
+        if onnx_worker:
+            running.remove(onnx_worker)
+            results.append(onnx_result)
+        if not onnx_result.error:
+            onnx_path = bundle_dir / onnx_result.records[0].path
+    for name in later:
+        if onnx_path is None:
+            results.append(WorkerResult(name, [], "skipped: the ONNX model it converts from failed", logs / "onnx.log", 0.0))
+            continue
+        running.append(start(name, bundle_dir, onnx_path))
+        if not cfg.parallel:
+            results.append(finish(running.pop()))
+    try:
+        for w in running:
+            results.append(finish(w))
+    finally:
+        for w in running:
+            w.stop()
+    rank = {n: i for i, n in enumerate(cfg.targets)}
+    return sorted(results, key=lambda r: rank.get(r.target, 99))
