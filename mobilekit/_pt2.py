@@ -59,7 +59,7 @@ def read_pt2(path: Path, *, trust_pickle: bool):
     entries = _entries(path, zf)
     if entries.get("archive_format") is None:
         raise SourceError(f"{path} is not a torch.export archive (no archive_format entry)", hint="Re-save it with torch.export.save.")
-    if zf.read(entries["archive_format"]) != b"pt2":
+    if _member(path, zf, entries["archive_format"], "archive_format") != b"pt2":
         raise SourceError(f"{path} is not a torch.export archive (archive_format is not pt2)", hint="Re-save it with torch.export.save.")
     if "models/model.json" not in entries:
         raise SourceError(f"{path} holds no `model` program (models/model.json)", hint="Save the program with torch.export.save(ep, path).")
@@ -72,7 +72,7 @@ def read_pt2(path: Path, *, trust_pickle: bool):
 def _open_zip(path: Path, data: bytes) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError):  # NotImplementedError: "zip file version 6.4"
         raise SourceError(f"{path} is not a torch.export archive (not a zip file)", hint="Re-save it with torch.export.save.") from None
 
 
@@ -85,13 +85,19 @@ def _entries(path: Path, zf: zipfile.ZipFile) -> dict[str, str]:
     return {n.split("/", 1)[1]: n for n in names}
 
 
-def _read_json(path: Path, zf: zipfile.ZipFile, member: str, rec: str) -> Any:
+def _member(path: Path, zf: zipfile.ZipFile, member: str, rec: str) -> bytes:
     try:
-        return json.loads(zf.read(member))
+        return zf.read(member)
+    except Exception as exc:  # BadZipFile (CRC, header), zlib.error, EOFError... from a damaged member
+        raise SourceError(f"{path}: entry {rec} is damaged ({type(exc).__name__})", hint="Re-save it with torch.export.save.") from None
+
+
+def _read_json(path: Path, zf: zipfile.ZipFile, member: str, rec: str) -> Any:
+    raw = _member(path, zf, member, rec)
+    try:
+        return json.loads(raw)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise SourceError(f"{path}: entry {rec} is not readable JSON ({first_line(exc)[:80]})", hint="Re-save it with torch.export.save.") from None
-    except Exception as exc:  # zlib.error and friends from a damaged member
-        raise SourceError(f"{path}: entry {rec} is damaged ({type(exc).__name__})", hint="Re-save it with torch.export.save.") from None
 
 
 def _check(path: Path, zf: zipfile.ZipFile, entries: dict[str, str]):
@@ -117,7 +123,7 @@ def _check(path: Path, zf: zipfile.ZipFile, entries: dict[str, str]):
     sample_inputs = None
     rec = "data/sample_inputs/model.pt"
     if rec in entries:
-        sample_inputs = _safe_sample_inputs(zf.read(entries[rec]))
+        sample_inputs = _safe_sample_inputs(_member(path, zf, entries[rec], rec))
         if sample_inputs is None:
             problems.append(f"{rec} (pickled Python objects)")
     if problems:
