@@ -34,3 +34,31 @@ def translator_export(tmp_path_factory):
     out = subprocess.run([sys.executable, "-m", "mobilekit", "export", "--config", str(ROOT / "examples/translation/mobilekit.toml"),
                           "--output", str(tmp / "dist")], env=env, capture_output=True, text=True, timeout=1500)
     return out, log, tmp / "dist" / "translator"
+
+
+# What enables each group of skipped tests: printed once at the end of a run, so that a local
+# `make test` says what it did not run (.ci/run installs the apt ones in CI).
+_ENABLERS = (
+    ("kotlinc", "Kotlin tests", "make tools  (npm: kotlin-compiler, ktlint into .tools/)"),
+    ("ktlint", "Kotlin tests", "make tools  (npm: kotlin-compiler, ktlint into .tools/)"),
+    ("java", "Kotlin tests", "sudo apt-get install openjdk-17-jre-headless"),
+    ("chromium", "report rendering", "sudo apt-get install chromium"),
+    ("flatc", "TFLite metadata schema check", "sudo apt-get install flatbuffers-compiler"),
+    ("core ml runtime", "Core ML runtime (macOS only)", None),
+    ("swift toolchain", "Swift tests (macOS CI job)", None),
+)
+
+
+def pytest_terminal_summary(terminalreporter):
+    groups: dict[tuple[str, str | None], int] = {}
+    for rep in terminalreporter.stats.get("skipped", []):
+        reason = str(rep.longrepr[2] if isinstance(rep.longrepr, tuple) else rep.longrepr).lower()
+        for key, group, enable in _ENABLERS:
+            if key in reason:
+                groups[(group, enable)] = groups.get((group, enable), 0) + 1
+                break
+    if not groups:
+        return
+    terminalreporter.write_sep("-", "skipped groups and what enables them")
+    for (group, enable), n in sorted(groups.items()):
+        terminalreporter.write_line(f"{n:4d} {group}: " + (f"enable with `{enable}`" if enable else "cannot run on this host"))
