@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from . import results as res
+from .memory import Memory
+from .progress_bars import BenchProgress, PlainBar, RichBar, SilentBar  # noqa: F401  (the CLI and scripts take them from here)
 
 CHILD_TIMEOUT_S = 900.0
 
@@ -292,66 +294,6 @@ def _runtime_version(job: Job) -> str:
 
 # -- the child --------------------------------------------------------------------------------
 
-class _Memory:
-    """Peak RSS of this process around load + runs (see the module doc)."""
-
-    def __init__(self):
-        self.hwm = self._reset_hwm()
-        self.baseline = _rss()
-        self.sampled = self.baseline
-
-    @staticmethod
-    def _reset_hwm() -> bool:
-        try:
-            with open("/proc/self/clear_refs", "w") as fh:
-                fh.write("5")
-            return _vm_hwm() is not None
-        except OSError:
-            return False
-
-    def sample(self) -> None:
-        rss = _rss()
-        if rss > self.sampled:
-            self.sampled = rss
-
-    def result(self) -> dict:
-        self.sample()
-        peak = self.sampled
-        if self.hwm:
-            hwm = _vm_hwm()
-            if hwm is not None:
-                peak = max(peak, hwm)
-            method = ("Linux VmHWM (peak RSS, reset via /proc/self/clear_refs right before load) read after the "
-                      "last run, floored by RSS sampled after load and every run; minus RSS before load")
-        else:
-            method = "max RSS sampled after load and after every run, minus RSS before load (a lower bound)"
-        return {"peak_delta_bytes": int(peak - self.baseline), "baseline_bytes": int(self.baseline),
-                "peak_bytes": int(peak), "method": method}
-
-
-def _rss() -> int:
-    """Resident set size of this process: psutil, else /proc/self/status."""
-    try:
-        import psutil
-
-        return int(psutil.Process().memory_info().rss)
-    except ImportError:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("cannot measure memory: install psutil") from None
-
-
-def _vm_hwm() -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
 _PROTOCOL = None  # the child's original stdout; fds 1 and 2 go to a log while it runs
 
 
@@ -413,7 +355,7 @@ def child_main(job: Job) -> dict:
         rt = _init_runtime(job)
         init_ms = (time.perf_counter() - t) * 1e3
 
-        mem = _Memory()
+        mem = Memory()
         t = time.perf_counter()
         session = _load(job, rt, bundle.path, samples)
         load_ms = session.load_ms if session.load_ms is not None else (time.perf_counter() - t) * 1e3
@@ -478,84 +420,6 @@ def _child_entry() -> int:
     doc = child_main(job)
     _emit({"result": doc})
     return 0
-
-
-# -- progress ---------------------------------------------------------------------------------
-
-class BenchProgress:
-    def start(self, name: str, total: int) -> None: ...
-    def update(self, name: str, done: int) -> None: ...
-    def finish(self, name: str, line: str, ok: bool | None = True) -> None: ...
-    def skip(self, name: str, reason: str) -> None: ...
-    def close(self) -> None: ...
-
-
-class SilentBar(BenchProgress):
-    pass
-
-
-class PlainBar(BenchProgress):
-    """Lines for logs and CI: a start line, one at each quarter, and the outcome."""
-
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
-        self.t0 = time.perf_counter()
-        self.totals: dict[str, int] = {}
-        self.shown: dict[str, int] = {}
-
-    def _line(self, text: str) -> None:
-        print(f"[{time.perf_counter() - self.t0:6.1f}s] {text}", file=self.stream, flush=True)
-
-    def start(self, name: str, total: int) -> None:
-        self.totals[name] = total
-        self.shown[name] = 0
-        self._line(f"bench {name}: 0/{total} runs")
-
-    def update(self, name: str, done: int) -> None:
-        total = self.totals.get(name, 1)
-        quarter = 4 * done // total
-        if 0 < quarter < 4 and quarter > self.shown.get(name, 0):
-            self.shown[name] = quarter
-            self._line(f"bench {name}: {done}/{total} runs")
-
-    def finish(self, name: str, line: str, ok: bool | None = True) -> None:
-        self._line(f"bench {name}: {line}")
-
-    def skip(self, name: str, reason: str) -> None:
-        self._line(f"bench {name}: skipped: {reason}")
-
-
-class RichBar(BenchProgress):
-    """A progress bar per benchmark on a terminal."""
-
-    def __init__(self):
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.console = Console(stderr=True)
-        self.bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                            MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=True)
-        self.tasks: dict[str, Any] = {}
-        self.bar.start()
-
-    def start(self, name: str, total: int) -> None:
-        self.tasks[name] = self.bar.add_task(name, total=total)
-
-    def update(self, name: str, done: int) -> None:
-        if name in self.tasks:
-            self.bar.update(self.tasks[name], completed=done)
-
-    def finish(self, name: str, line: str, ok: bool | None = True) -> None:
-        if name in self.tasks:
-            self.bar.remove_task(self.tasks.pop(name))
-        mark = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[yellow]-[/]"}[ok]
-        self.console.print(f"{mark} [bold]{name}[/] {line}", highlight=False)
-
-    def skip(self, name: str, reason: str) -> None:
-        self.console.print(f"[yellow]-[/] [bold]{name}[/] skipped: {reason}", highlight=False)
-
-    def close(self) -> None:
-        self.bar.stop()
 
 
 # -- terminal summary -------------------------------------------------------------------------
