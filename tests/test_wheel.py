@@ -110,3 +110,25 @@ def test_the_wheel_installs_and_runs_from_an_empty_folder(tmp_path):
     torch = next(p for p in doc["packages"] if p["name"] == "torch")
     assert torch["status"] == "tested" and torch["supported"] == ">=2.13.0,<2.15"
     print(f"wheel test: {time.monotonic() - t0:.0f} s")
+
+
+# The compatibility promise (README, CHANGELOG): readers of mobilekit.manifest/1 accept bundles that
+# earlier releases wrote. The fixture has the first 0.1 format: no ownership marker, no golden
+# vectors, no tolerance/verdict_rule/structure/checks, parity with four figures.
+OLD_BUNDLE = Path(__file__).parent / "fixtures" / "manifest_v1" / "tiny"
+
+
+def test_a_bundle_in_the_previous_format_still_reads():
+    from click.testing import CliRunner
+
+    from mobilekit.bundle import load_bundle
+    from mobilekit.cli import main
+
+    raw = json.loads((OLD_BUNDLE / "manifest.json").read_text())
+    assert not {"verdict_rule", "tolerance", "structure", "checks"} & set(raw["artifacts"][0])  # still the old format
+    assert not (OLD_BUNDLE / ".mobilekit-bundle").exists()
+    bundle = load_bundle(OLD_BUNDLE)  # checks the schema and each artifact's sha256
+    assert [a["status"] for a in bundle.manifest["artifacts"]] == ["verified"]
+    result = CliRunner().invoke(main, ["inspect", str(OLD_BUNDLE)])
+    assert result.exit_code == 0, result.output
+    assert "onnx/fp32" in result.output and "verified" in result.output
