@@ -5,8 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := .tools/node_modules/kotlin-compiler/bin/kotlinc
+# The newest torch that installs here, for `make compat` (a second venv; not part of CI).
+TORCH ?= 2.14.1
+COMPAT := .venv-compat
 
-.PHONY: demo test test-fast venv tools clean
+.PHONY: demo test test-fast venv tools compat clean
 
 $(STAMP): requirements/ci.txt pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -41,6 +44,20 @@ test: $(STAMP) $(TOOLS_STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# `make compat TORCH=2.14.1`: a fresh venv with the ci.txt set but that torch, the fast suite
+# and the digits export in it, and a row in the README's compatibility table (mobilekit.doctor).
+compat:
+	rm -rf $(COMPAT) && $(PY) -m venv $(COMPAT)
+	sed 's/^torch==.*/torch==$(TORCH)/' requirements/ci.txt > $(COMPAT)/requirements.txt
+	@t0=$$(date +%s); \
+	nice $(COMPAT)/bin/pip install --disable-pip-version-check -q -r $(COMPAT)/requirements.txt > $(COMPAT)/install.log 2>&1; \
+	  rc=$$?; echo "{\"install_rc\": $$rc, \"install_s\": $$(( $$(date +%s) - t0 )), \"venv_mb\": $$(du -sm $(COMPAT) | cut -f1)}" > $(COMPAT)/install.json; \
+	  cat $(COMPAT)/install.json; test $$rc = 0 || { tail -5 $(COMPAT)/install.log; exit 1; }
+	$(COMPAT)/bin/pip install --disable-pip-version-check -q --no-deps -e . --config-settings editable_mode=compat
+	@t0=$$(date +%s); nice $(COMPAT)/bin/python -m pytest -q -m "not slow" -p no:cacheprovider > $(COMPAT)/fast.log 2>&1; echo $$? > $(COMPAT)/fast.rc; echo $$(( $$(date +%s) - t0 )) > $(COMPAT)/fast.s
+	-nice $(COMPAT)/bin/mobilekit export --config examples/digits/mobilekit.toml --output $(COMPAT)/dist > $(COMPAT)/digits.log 2>&1; echo $$? > $(COMPAT)/digits.rc
+	$(COMPAT)/bin/python -m mobilekit.doctor --compat-row $(COMPAT) README.md
 
 clean:
 	rm -rf dist .pytest_cache
