@@ -104,7 +104,7 @@ def _prepare(job: ConvertJob, spec: dict, opts: CoreMLOptions) -> _Prepared:
     if not inv_std and not labelled:
         # nothing to add: convert the capture as it is (saves a re-export, ~10 s for a MobileNetV2)
         try:
-            program = ep.run_decompositions({})
+            program = _decompose(ep)
         except Exception as exc:
             raise ConversionError("coreml", f"decomposing the program failed: {type(exc).__name__}: {_first_line(exc)}") from exc
         return _Prepared(spec, program, ct_inputs, [o["name"] for o in spec["outputs"]], None, labels, pre_notes, notes)
@@ -120,10 +120,31 @@ def _prepare(job: ConvertJob, spec: dict, opts: CoreMLOptions) -> _Prepared:
         dynamic = {"xs": tuple(dims)}
     try:
         program = torch.export.export(wrapper, tuple(torch.from_numpy(a) for a in example),
-                                      dynamic_shapes=dynamic, strict=False).run_decompositions({})
+                                      dynamic_shapes=dynamic, strict=False)
+        program = _decompose(program)
     except Exception as exc:
         raise ConversionError("coreml", f"re-exporting the wrapped program failed: {type(exc).__name__}: {_first_line(exc)}") from exc
     return _Prepared(spec, program, ct_inputs, [o["name"] for o in spec["outputs"]], classifier, labels, pre_notes, notes)
+
+
+# ops an empty table leaves that coremltools 9 has no converter for (Hugging Face encoders: the
+# attention mask's new_ones and a bool `&`); only then is the default table used, which would
+# otherwise split ops coremltools converts whole
+_NEEDS_DEFAULT_TABLE = {"new_ones", "new_zeros", "new_full", "new_empty", "__and__", "__or__"}
+
+
+def _decompose(ep):
+    program = ep.run_decompositions({})
+    left = {_op_name(n.target) for n in program.graph.nodes if n.op == "call_function"} & _NEEDS_DEFAULT_TABLE
+    if left:
+        import torch
+
+        program = ep.run_decompositions(torch.export.default_decompositions())
+    return program
+
+
+def _op_name(target) -> str:
+    return getattr(target, "_opname", None) or getattr(target, "__name__", "")
 
 
 def _image_scale_bias(pre: dict, fold_std: bool) -> tuple[float, list[float], dict, list[float] | None]:
