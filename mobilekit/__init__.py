@@ -32,6 +32,10 @@ def __getattr__(name: str):
         from . import api
 
         return getattr(api, name)
+    if name == "sweep":  # the package is callable: mobilekit.sweep(config, ...) runs a sweep
+        import importlib
+
+        return importlib.import_module(".sweep", __name__)
     if name == "load_bundle":
         from .bundle import load_bundle
 

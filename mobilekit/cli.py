@@ -280,6 +280,8 @@ def doctor(as_json) -> None:
 
 main.add_command(bench)
 main.add_command(report)
+from .cli_sweep import sweep  # noqa: E402  (here, so the file keeps one import block above)
+main.add_command(sweep)
 
 
 if __name__ == "__main__":  # pragma: no cover

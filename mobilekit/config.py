@@ -19,6 +19,7 @@ from .compress.distill import DistillConfig
 from .compress.prune import PruneConfig
 from .diff import DiffThresholds
 from .errors import ConfigError, UserError
+from .sweep.space import SweepConfig
 
 Task = Literal["image_classification", "translation", "generic"]
 DType = Literal["float32", "int64", "int32"]
@@ -261,6 +262,7 @@ class ExportConfig:
     diff: DiffThresholds = field(default_factory=DiffThresholds)  # for `mobilekit diff`
     translation: TranslationConfig = field(default_factory=TranslationConfig)  # task = "translation"
     latency_runs: int = 20  # host runs per artifact for the latency figure (0 = not measured)
+    sweep: SweepConfig = field(default_factory=SweepConfig)  # `mobilekit sweep`; ignored by export
     # One section per target (`[tool.mobilekit.onnx]`), validated by the target's Options class.
     target_options: dict[str, Any] = field(default_factory=dict)
     # Where relative paths in the config are resolved from (the config file's folder).

@@ -1,0 +1,244 @@
+"""The sweep driver: candidates → trial configs → (cached | run) rows → results.json, frontier, pick.
+
+results.json is rewritten after every finished trial, so an interrupted sweep keeps what it did
+and the next run computes only the trials whose fingerprint is not in it yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .. import _validate
+from .. import config as config_mod
+from ..errors import BundleError, UserError
+from . import executors, pareto
+from .space import Candidate, grid
+
+SCHEMA = "mobilekit.sweep/1"
+
+
+@dataclass
+class SweepResult:
+    folder: Path
+    doc: dict
+    ran: int = 0  # trials computed by this run
+    cached: int = 0  # trials taken from an earlier run's results.json
+    winner_bundle: Any = None  # the exported Bundle when export_winner was asked
+
+    @property
+    def rows(self) -> list[dict]:
+        return self.doc["trials"]
+
+    @property
+    def winner(self) -> dict | None:
+        wid = self.doc["select"]["winner"]
+        return next((r for r in self.rows if r["id"] == wid), None)
+
+
+@dataclass
+class _Trial:
+    candidate: Candidate
+    config: dict  # a full config dict restricted to one target and variant
+    overrides: dict  # what differs from the user's config (recorded in the row)
+    fingerprint: str = field(default="")
+
+
+def trial_config(cfg, cand: Candidate, output_dir: str) -> tuple[dict, dict]:
+    """The user's config narrowed to one candidate (one target, one variant, its pruning)."""
+    flat = cfg.to_dict()
+    sections = flat.pop("target_options")
+    flat.pop("sweep", None)
+    flat["budgets"] = {}  # a sweep measures every candidate; the pick rule judges them
+    section = dict(sections.get(cand.target) or {})
+    section["variants"] = [cand.variant]
+    overrides: dict = {"targets": [cand.target], cand.target: {"variants": [cand.variant]}}
+    flat.update(targets=[cand.target], output_dir=output_dir, base_dir=cfg.base_dir, **{cand.target: section})
+    if cand.prune:
+        prune = {"method": "channels", "amount": cand.prune}
+        flat.setdefault("compression", {})["prune"] = {**flat["compression"].get("prune", {}), **prune}
+        overrides["compression"] = {"prune": prune}
+    return flat, overrides
+
+
+def fingerprint(trial_cfg: dict, bench_runs: int) -> str:
+    from .. import __version__
+
+    parts = {k: v for k, v in trial_cfg.items() if k not in ("output_dir",)}
+    return hashlib.sha256(json.dumps({"config": parts, "bench_runs": bench_runs, "mobilekit": __version__},
+                                     sort_keys=True, default=str).encode()).hexdigest()
+
+
+def plan(cfg) -> list[_Trial]:
+    """Every candidate of the space as a checked trial config (bad variants fail here, before any trial)."""
+    sw = cfg.sweep
+    variants_of = {t: list(getattr(cfg.options(t), "variants", None) or []) for t in cfg.targets}
+    out = []
+    for cand in grid(sw, cfg.targets, variants_of):
+        flat, overrides = trial_config(cfg, cand, "trials")
+        try:
+            config_mod.resolve(dict(flat))
+        except UserError as exc:
+            raise UserError(f"sweep candidate {cand.label}: {exc.one_line()}",
+                            hint="Fix `sweep.targets` / `sweep.prune` so every candidate is a valid export config.") from None
+        out.append(_Trial(cand, flat, overrides, fingerprint(flat, sw.bench_runs)))
+    return out
+
+
+def sample(trials: list[_Trial], sampler: str, budget: int | None, seed: int) -> list[_Trial]:
+    """Grid: the first `budget` in order. Random: a seeded draw of `budget`."""
+    n = len(trials) if budget is None else min(budget, len(trials))
+    if sampler == "random":
+        return random.Random(seed).sample(trials, n)
+    return trials[:n]
+
+
+def sweep(config: Any = None, *, executor: str = "local", address: str = "auto", workers: int | None = None,
+          output: str | Path | None = None, retry_failed: bool = False, export_winner: bool = False,
+          on_trial: Callable[[dict, bool], None] | None = None, **overrides: Any) -> SweepResult:
+    """Run the config's `[sweep]`: every sampled candidate exported, verified and timed (cached by
+    fingerprint), then the Pareto frontiers and the pick rule's winner, written to
+    `<sweep.output_dir>/results.json`. `export_winner=True` then exports the winner as the bundle."""
+    cfg = config_mod.resolve(config, overrides)
+    if executor not in ("local", "ray"):
+        raise UserError(f"unknown executor {executor!r}", hint="Use --executor local or --executor ray.")
+    sw = cfg.sweep
+    folder = Path(output) if output else cfg.path(sw.output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    trials = plan(cfg)
+    old = {r["fingerprint"]: r for r in _read(folder)}
+    doc = {"schema": SCHEMA, "name": cfg.name, "created_with": _versions(), "space": _validate.to_dict(sw),
+           "executor": executor, "wall_seconds": None, "complete": False, "trials": [],
+           "frontier": {"size": [], "latency": []}, "select": {"rule": sw.select, "winner": None}}
+    result = SweepResult(folder, doc)
+
+    def keep(row: dict) -> None:
+        doc["trials"] = [r for r in doc["trials"] if r["fingerprint"] != row["fingerprint"]] + [row]
+        _finish(doc, sw.select)
+        _write(folder, doc)
+
+    def done(spec: dict, row: dict, log_text: str) -> None:
+        tr = spec["_trial"]
+        log = folder / "trials" / spec["id"] / "log.txt"
+        if not log.exists():  # ran on another machine: the driver keeps the log
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(log_text)
+        if "bundle" in row:
+            row["bundle"] = os.path.relpath(row["bundle"], folder)
+        row = {"id": spec["id"], "fingerprint": tr["fingerprint"], "candidate": tr["candidate"], "config": tr["overrides"],
+               **row, "log": f"trials/{spec['id']}/log.txt", "executor": executor}
+        result.ran += 1
+        keep(row)
+        if on_trial:
+            on_trial(row, False)
+
+    def reuse(t: _Trial) -> bool:
+        r = old.get(t.fingerprint)
+        if r is None or (retry_failed and r["status"] == "failed"):
+            return False
+        result.cached += 1
+        keep(r)
+        if on_trial:
+            on_trial(r, True)
+        return True
+
+    def specs(ts: list[_Trial]) -> list[dict]:
+        out = []
+        for t in ts:
+            tid = t.fingerprint[:12]
+            tf = dict(t.config, output_dir=str((folder / "trials" / tid).resolve()))
+            out.append({"id": tid, "folder": str((folder / "trials" / tid).resolve()), "candidate": t.candidate.to_dict(),
+                        "config": tf, "bench_runs": sw.bench_runs, "pythonpath": [p for p in sys.path if p],
+                        "timeout": max(cfg.timeout_for(t.candidate.target), 60.0) * 2,
+                        "_trial": {"fingerprint": t.fingerprint, "candidate": t.candidate.to_dict(), "overrides": t.overrides}})
+        return out
+
+    def execute(ts: list[_Trial]) -> None:
+        todo = specs([t for t in ts if not reuse(t)])
+        if not todo:
+            return
+        if executor == "ray":
+            executors.run_ray(todo, address, done)
+        else:
+            executors.run_local(todo, workers or sw.workers or executors.default_workers(), done)
+
+    t0 = time.perf_counter()
+    try:
+        execute(sample(trials, sw.sampler, sw.trials, sw.seed))
+    finally:  # also on Ctrl-C: the finished trials stay in results.json
+        doc["wall_seconds"] = round(time.perf_counter() - t0, 2)
+        _finish(doc, sw.select)
+        _write(folder, doc)
+    doc["complete"] = True
+    _write(folder, doc)
+    try:
+        from .plot import plot
+
+        plot(doc, folder / "frontier.png")
+    except ImportError:  # matplotlib is optional: the figures are in results.json
+        pass
+    if export_winner:
+        win = result.winner
+        if win is None:
+            raise UserError(f"no trial meets the pick rule {sw.select!r}", hint="Widen the rule (e.g. \"smallest within 2 pt\") or the search space.")
+        from .. import api
+
+        t = next(t for t in trials if t.fingerprint == win["fingerprint"])
+        final = dict(t.config, output_dir=cfg.to_dict()["output_dir"])
+        result.winner_bundle = api.export(config=final)
+    return result
+
+
+def _finish(doc: dict, rule: str) -> None:
+    rows = sorted(doc["trials"], key=lambda r: (r["candidate"]["target"], r["candidate"]["variant"], r["candidate"]["prune"]))
+    doc["trials"] = rows
+    doc["frontier"] = {"size": pareto.frontier(rows, "size_bytes"), "latency": pareto.frontier(rows, "latency")}
+    win = pareto.select(rows, rule)
+    doc["select"] = {"rule": rule, "winner": win["id"] if win else None}
+
+
+def schema() -> dict:
+    return json.loads(resources.files("mobilekit.schemas").joinpath("sweep.schema.json").read_text())
+
+
+def validate(doc: dict, where: str) -> None:
+    import jsonschema
+
+    errs = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    if errs:
+        at = "/".join(map(str, errs[0].absolute_path)) or "(top)"
+        raise BundleError(f"{where} is not a valid {SCHEMA} file: {at}: {errs[0].message[:160]}",
+                          hint="Delete it to start the sweep afresh.")
+
+
+def _read(folder: Path) -> list[dict]:
+    path = folder / "results.json"
+    if not path.exists():
+        return []
+    try:
+        doc = json.loads(path.read_text())
+    except ValueError:
+        raise BundleError(f"{path} is not valid JSON", hint="Delete it to start the sweep afresh.") from None
+    validate(doc, str(path))
+    return doc["trials"]
+
+
+def _write(folder: Path, doc: dict) -> None:
+    tmp = folder / "results.json.tmp"
+    tmp.write_text(json.dumps(doc, indent=1, default=str))
+    tmp.replace(folder / "results.json")  # atomic: an interrupted write never loses the earlier trials
+
+
+def _versions() -> dict:
+    from .. import __version__
+
+    return {"mobilekit": __version__}
