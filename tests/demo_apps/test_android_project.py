@@ -26,11 +26,14 @@ ANDROID_NS = "{http://schemas.android.com/apk/res/android}"
 
 @pytest.mark.slow
 def test_kotlin_files_and_gradle_scripts_pass_ktlint():
+    """The app and the shared Kotlin core it builds (mobile/kotlin, its :core module)."""
     ktlint = require_tool("ktlint")
-    proc = subprocess.run([ktlint, "--relative", "**/*.kt", "**/*.kts"], cwd=ANDROID, capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    checked = [p for p in [*ANDROID.rglob("*.kt"), *ANDROID.rglob("*.kts")] if "build" not in p.parts]
+    checked = []
+    for folder in (ANDROID, ANDROID.parent / "mobile" / "kotlin"):
+        proc = subprocess.run([ktlint, "--relative", "**/*.kt", "**/*.kts"], cwd=folder, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, f"{folder}:\n" + proc.stdout[-3000:] + proc.stderr[-2000:]
+        checked += [p for p in [*folder.rglob("*.kt"), *folder.rglob("*.kts")] if "build" not in p.parts]
     assert len(checked) >= 20
 
 

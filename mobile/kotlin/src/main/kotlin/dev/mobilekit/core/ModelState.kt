@@ -33,7 +33,11 @@ object Errors {
         if (error is OutOfMemoryError) return "out of memory (try a smaller variant)"
         var e: Throwable = error
         while (e.message.isNullOrBlank() && e.cause != null && e.cause !== e) e = e.cause!!
-        val text = e.message?.lineSequence()?.firstOrNull { it.isNotBlank() }?.trim()
+        val text =
+            e.message
+                ?.lineSequence()
+                ?.firstOrNull { it.isNotBlank() }
+                ?.trim()
         val what = if (e is ManifestException || e is IllegalStateException) text else listOfNotNull(e.javaClass.simpleName, text).joinToString(": ")
         return (what ?: e.javaClass.simpleName).take(MAX)
     }

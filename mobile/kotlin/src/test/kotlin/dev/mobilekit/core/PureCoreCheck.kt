@@ -50,6 +50,7 @@ private fun describe(c: ModelChoice): Map<String, Any?> =
 private fun framing(cases: List<*>): List<Map<String, Any?>> =
     cases.map { c ->
         val m = c as Map<*, *>
+
         fun i(k: String) = (m[k] as Number).toInt()
         val (w, h) = FrameMapping.uprightSize(i("frame_w"), i("frame_h"), i("rotation"))
         val visible = FrameMapping.visibleRegion(w, h, i("view_w"), i("view_h"))
