@@ -288,10 +288,13 @@ class ExportConfig:
         if self.budgets.max_latency_ms is not None and self.latency_runs < 1:
             raise ConfigError("latency_runs", "must be >= 1 when budgets.max_latency_ms is set")
         if self.task == "translation":
-            for name in ("tokenizer", "data"):
+            # an `hf:` folder carries its own tokenizer.json; every other source names one
+            hf_folder = isinstance(self.source, str) and self.source.startswith("hf:")
+            for name in ("data",) if hf_folder else ("tokenizer", "data"):
                 if not getattr(self.translation, name):
                     raise ConfigError(f"translation.{name}", "is required for task = \"translation\"",
-                                      hint="Set the tokenizer JSON and `pkg.module:callable` giving held-out (source, reference) pairs.")
+                                      hint="Set the tokenizer JSON and the held-out sentences: `pkg.module:callable` giving "
+                                           "(source, reference) pairs, or a UTF-8 text file, one `source<TAB>reference` per line.")
         names = [i.name for i in self.inputs] + [o.name for o in self.outputs]
         dup = {n for n in names if names.count(n) > 1}
         if dup:

@@ -84,3 +84,11 @@ def test_metric_budget_without_eval_data_is_refused():
     with pytest.raises(ConfigError) as err:
         config.resolve(base(budgets={"max_metric_drop": 1.0}))
     assert err.value.key == "budgets.max_metric_drop" and "eval.data" in err.value.one_line()
+
+
+def test_translation_needs_a_tokenizer_unless_the_source_is_an_hf_folder():
+    base = {"name": "t", "task": "translation", "translation": {"data": "held_out.txt"},
+            "inputs": [{"name": "source_ids", "shape": [1, 8], "dtype": "int64"}]}
+    assert config.from_dict({**base, "source": "hf:models/opus"}).translation.tokenizer is None  # the folder's tokenizer.json
+    with pytest.raises(ConfigError, match="translation.tokenizer"):
+        config.from_dict({**base, "source": "mymodels.net:build"})
