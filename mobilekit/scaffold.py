@@ -99,6 +99,7 @@ def _check_replaceable(dest: Path, name: str) -> None:
 
 def _tree(root: Path, rel: str) -> list[str]:
     """`rel` if it is a file, else every file under it (a .mlpackage is a folder)."""
+    root = root.resolve()  # `inside` resolves; a relative --bundle must too
     path = inside(root, rel)
     if path.is_file():
         return [rel]

@@ -79,3 +79,13 @@ def test_a_bundle_without_the_platform_artifacts_is_refused(tmp_path):
     result = run("ios", "--bundle", bundle, "--app", IOS)
     assert result.exit_code == 2 and "no usable coreml artifact" in result.output
 
+
+
+@pytest.mark.slow
+def test_a_relative_bundle_path_works(tmp_path, tiny_bundle, monkeypatch):
+    """`--bundle dist/digits` typed from the folder above it (was exit 3: a resolved path vs a relative one)."""
+    app = app_copy(tmp_path, "android")
+    monkeypatch.chdir(tiny_bundle.parent)
+    result = run("android", "--bundle", tiny_bundle.name, "--app", app)
+    assert result.exit_code == 0, result.output
+    assert (app / "app/src/main/assets/bundles/digits/manifest.json").is_file()
