@@ -48,6 +48,15 @@ class CheckError(MobileKitError):
     exit_code = 1
 
 
+class VerifyFailed(CheckError):
+    """`mobilekit verify` found artifacts that no longer pass: one line, plus the per-artifact report
+    (what moved) that `--json` and `--junit-xml` print."""
+
+    def __init__(self, failed: list[str], report: dict):
+        super().__init__("verification failed: " + " | ".join(failed))
+        self.report = report
+
+
 class ConversionError(CheckError):
     def __init__(self, target: str, message: str, *, op: str | None = None, hint: str | None = None):
         where = f"{target}" + (f" (op {op})" if op else "")

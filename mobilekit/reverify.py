@@ -8,7 +8,7 @@ import numpy as np
 
 from . import tasks
 from .bundle import Bundle, inside
-from .errors import BundleError, CheckError
+from .errors import BundleError, VerifyFailed
 from .progress import Progress, Silent
 from .targets import base as targets
 from .targets.base import ArtifactRecord, Unverifiable
@@ -76,7 +76,5 @@ def reverify(bundle: Bundle, progress: Progress | None = None) -> dict:
         else:
             progress.done(f"verify {label}", f"SNR {figures['snr_db']:.1f} dB, max abs {figures['max_abs']:.2g}")
     if failed:
-        err = CheckError("verification failed: " + " | ".join(failed))
-        err.report = report  # type: ignore[attr-defined]
-        raise err
+        raise VerifyFailed(failed, report)
     return report

@@ -4,7 +4,7 @@ sentences export judged again, by the rule export used (see translation_golden.r
 from __future__ import annotations
 
 from ..bundle import Bundle
-from ..errors import CheckError
+from ..errors import VerifyFailed
 from ..progress import Progress
 from . import translation_golden
 
@@ -31,7 +31,5 @@ def reverify(bundle: Bundle, progress: Progress) -> dict:
             ties = f" ({row['ties']} at near-ties of torch)" if row.get("ties") else ""
             progress.done(f"verify {label}", f"{row['matched']}/{row['samples']} judged sentences match torch{ties}")
     if failed:
-        err = CheckError("verification failed: " + " | ".join(failed))
-        err.report = report  # type: ignore[attr-defined]
-        raise err
+        raise VerifyFailed(failed, report)
     return report

@@ -80,7 +80,7 @@ def adapt(model, tokenizer_path: Path, max_source_len: int | None, max_target_le
     family = _family_of(getattr(c, "model_type", None), type(model).__name__)
     if not hasattr(model, "lm_head"):
         raise UserError(f"{type(model).__name__} has no language-model head",
-                        hint=f"Pass the ...ForConditionalGeneration / MarianMTModel class, not the bare model.")
+                        hint="Pass the ...ForConditionalGeneration / MarianMTModel class, not the bare model.")
     limit = getattr(c, "max_position_embeddings", 1024)
     S = max_source_len or min(DEFAULT_LENGTHS[0], limit)
     T = max_target_len or min(DEFAULT_LENGTHS[1], limit)
