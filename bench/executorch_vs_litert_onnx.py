@@ -16,12 +16,13 @@ and `size_ratio_pte_over_tflite`. One run: on a busy host, read the ratios, not 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _emit import emit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -162,12 +163,7 @@ def main(argv: list[str] | None = None) -> dict:
         "threads": args.threads, "rounds": args.rounds, "burst": args.burst, "warmup": args.warmup,
         "models": models,
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
-    return result
+    return emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,13 @@ untrained, so its parity figures say little (its logits are all near zero, so th
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _emit import emit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -112,12 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
         "failed_benchmarks": [f"{d['model']['variant']} {d['config']['delegate']}: {d['error']}" for d in run.failed],
         "export_s": round(export_s, 1),
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
-    return result
+    return emit(result, args.out)
 
 
 if __name__ == "__main__":

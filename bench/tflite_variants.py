@@ -21,13 +21,14 @@ Prints JSON and saves it to bench/results/tflite_variants.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _emit import emit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -233,12 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
         for c, e in results["converters"].items() for v, d in e["variants"].items()
     }
     results["notes"] = NOTES
-    text = json.dumps(results, indent=1)
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
-    return results
+    return emit(results, args.out, indent=1)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,15 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def _cpu() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        model = next((ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")), "?")
-        flags = next((ln.split(":", 1)[1].split() for ln in out.splitlines() if ln.startswith("Flags")), [])
-        return f"{model} ({', '.join(f for f in ('avx2', 'avx512f', 'avx512_vnni', 'avx_vnni', 'amx_int8') if f in flags)})"
-    except OSError:
-        return platform.processor()
+from _emit import cpu_label  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 
 def zoo():
@@ -266,7 +256,7 @@ def study(names: list[str], work: Path) -> dict:
             r["arch"] = name
         results += rows
         torch.set_num_threads(2)
-    return {"host": _cpu(), "rules": {k: v.to_dict() for k, v in __import__("mobilekit.verify.verdict", fromlist=["RULES"]).RULES.items()},
+    return {"host": cpu_label(), "rules": {k: v.to_dict() for k, v in __import__("mobilekit.verify.verdict", fromlist=["RULES"]).RULES.items()},
             "rows": results, "separation": separation(results)}
 
 
