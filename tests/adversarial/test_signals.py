@@ -20,7 +20,7 @@ SLOW = TINY.replace('targets = ["onnx"]', 'targets = ["slowcheck"]')
 
 def _env(**extra) -> dict:
     return dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(HERE), str(TESTS.parent)]),
-                MOBILEKIT_TARGETS="slowcheck=slow_target", **extra)
+                MOBILEKIT_TARGETS="slowcheck=slowcheck_target", **extra)
 
 
 def _export(folder, env, **kw) -> subprocess.Popen:

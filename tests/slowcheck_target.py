@@ -1,0 +1,1 @@
+from faulty_targets import SLOWCHECK as TARGET  # noqa: F401
