@@ -267,8 +267,10 @@ from .doctor import command as doctor  # noqa: E402  (doctor.py holds its own co
 main.add_command(doctor)
 main.add_command(bench)
 main.add_command(report)
-from .cli_sweep import sweep  # noqa: E402  (here, so the file keeps one import block above)
+from .cli_debug import debug  # noqa: E402  (here, so the file keeps one import block above)
+from .cli_sweep import sweep  # noqa: E402
 main.add_command(sweep)
+main.add_command(debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

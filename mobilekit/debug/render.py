@@ -1,0 +1,60 @@
+"""A debug result as a table (worst first), as JSON, and as a Model Explorer node-data overlay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..verify.verdict import SNR_CAP_DB
+
+WORST_SHOWN = 15
+
+
+def table(result: dict) -> list[str]:
+    lines = []
+    for label, art in result["artifacts"].items():
+        if art["status"] != "compared":
+            lines.append(f"{label}: {art['status']} — {art['reason']}")
+            continue
+        first = art.get("first_below")
+        lines.append(f"{label}: {len(art['layers'])} layers matched, {len(art['unmatched'])} torch nodes unmatched; "
+                     f"{art['runtime']}; output SNR {art['output_snr_db']:.1f} dB (threshold {art['threshold_db']:g} dB)")
+        if first:
+            lines.append(f"  first layer below {art['threshold_db']:g} dB: {first['torch']} ({first['op']}) at {first['snr_db']:.1f} dB")
+        lines.append(f"  {'layer':<28} {'op':<22} {'SNR dB':>8} {'own dB':>8} {'in dB':>8} {'cosine':>9} {'max abs':>9}")
+        worst = sorted(art["layers"], key=lambda r: r["own_snr_db"])[:WORST_SHOWN]
+        for r in worst:
+            mark = "  ◀ first below" if first and r["torch"] == first["torch"] else ""
+            inh = "input" if r["inherited_snr_db"] is None else f"{r['inherited_snr_db']:.1f}"
+            own = "—" if r["own_snr_db"] >= SNR_CAP_DB else f"{r['own_snr_db']:.1f}"  # adds nothing measurable
+            lines.append(f"  {r['torch'][:28]:<28} {r['op'][:22]:<22} {r['snr_db']:8.1f} {own:>8} {inh:>8} "
+                         f"{r['cosine']:9.5f} {r['max_abs']:9.3g}{mark}")
+        if len(art["layers"]) > WORST_SHOWN:
+            lines.append(f"  … {len(art['layers']) - WORST_SHOWN} more in --json")
+    return lines
+
+
+def explorer_overlay(art: dict) -> dict:
+    """Model Explorer node data: each matched tensor (keyed by the artifact's output tensor name)
+    coloured by its SNR in dB, red at the threshold and below, green at 60 dB and above."""
+    results = {}
+    for r in art["layers"]:
+        results[r["artifact"]] = {"value": round(min(r["snr_db"], 200.0), 2)}
+    low, high = art["threshold_db"], max(art["threshold_db"] + 1.0, 60.0)
+    return {art.get("graph", "main"): {
+        "results": results,
+        "thresholds": [{"value": low, "bgColor": "#d73027"}, {"value": high, "bgColor": "#fee08b"},
+                       {"value": 1e9, "bgColor": "#1a9850"}],
+    }}
+
+
+def write_overlays(result: dict, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for label, art in result["artifacts"].items():
+        if art["status"] != "compared":
+            continue
+        path = folder / f"{label.replace('/', '-')}.node-data.json"
+        path.write_text(json.dumps(explorer_overlay(art), indent=1) + "\n")
+        written.append(path)
+    return written

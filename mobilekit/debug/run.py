@@ -1,0 +1,160 @@
+"""`debug_bundle`: every artifact of a bundle, layer by layer against the torch model it came from.
+
+The bundle holds no torch model, so the config it was exported from gives it again; the golden
+outputs prove it is the same model before anything is compared.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import tasks
+from ..bundle import Bundle, inside
+from ..errors import UserError
+from ..targets.base import ArtifactRecord
+from ..verify import verdict
+from . import layers as layers_mod
+from . import match
+
+SCHEMA = "mobilekit.debug/1"
+DEFAULT_SAMPLES = 8
+SAME_MODEL_MIN_SNR_DB = 60.0  # torch on the golden inputs vs the bundle's golden outputs
+
+
+def _tracer(target: str):
+    if target == "onnx":
+        from .onnx_trace import trace
+    elif target == "tflite":
+        from .tflite_trace import trace
+    elif target == "coreml":
+        from .coreml_trace import trace
+    else:
+        return None
+    return trace
+
+
+NOT_TRACED = {
+    "executorch": "ExecuTorch intermediates need the program's debug handles and an ETRecord, which the export does not "
+                  "write yet; its delegation report is in `placement`",
+}
+
+
+def debug_bundle(bundle: Bundle, cfg: Any, *, artifacts: list[str] | None = None, data: str | None = None,
+                 samples: int = DEFAULT_SAMPLES, base_dir: str | Path = ".") -> dict:
+    if tasks.registered(bundle.manifest.get("task", "")):
+        raise UserError(f"{bundle.path} is a {bundle.manifest['task']} bundle: `mobilekit debug` compares single-graph models",
+                        hint="Its encoder and decoder-step graphs are not traced yet; `mobilekit verify` decodes its sentences again.")
+    if samples < 1:
+        raise UserError(f"--samples {samples}: needs at least 1", hint="Give a positive number (default 8).")
+    labels = {f"{a['target']}/{a['variant']}": a for a in bundle.artifacts}
+    chosen = artifacts or list(labels)
+    unknown = [c for c in chosen if c not in labels]
+    if unknown:
+        raise UserError(f"--artifact {unknown[0]}: the bundle has no such artifact", hint=f"Choose from: {', '.join(labels)}.")
+
+    from ..capture import capture
+    from ..source import load as load_source
+    from ..spec import from_config
+    from .torch_trace import torch_values
+
+    spec = from_config(cfg)
+    inputs, golden = _samples(bundle, spec, data, samples, base_dir)
+    loaded = load_source(cfg)
+    with tempfile.TemporaryDirectory(prefix="mobilekit-debug-") as work:
+        captured = capture(loaded, spec, Path(work))
+        _same_model(bundle, captured, spec, inputs, golden)
+        tt = torch_values(captured.program, spec, inputs)
+    result = {"schema": SCHEMA, "bundle": str(bundle.path), "samples": len(inputs), "data": data or "golden",
+              "torch_nodes": len(tt.order), "artifacts": {}}
+    anchors: dict[str, Any] = {}
+    for label in chosen:
+        result["artifacts"][label] = _one(bundle, labels[label], tt, inputs, labels, anchors)
+    return result
+
+
+def _samples(bundle: Bundle, spec, data: str | None, n: int, base_dir) -> tuple[list[dict], list[dict] | None]:
+    if data:
+        from ..data import load as load_data
+
+        ds = load_data(data, spec, key="--data", base_dir=base_dir, limit=n)
+        return [ds.sample(i) for i in range(min(n, len(ds)))], None
+    from ..reverify import load_golden
+
+    ins, outs = load_golden(bundle)
+    return ins[:n], outs[:n]
+
+
+def _same_model(bundle: Bundle, captured, spec, inputs: list[dict], golden: list[dict] | None) -> None:
+    if golden is None:
+        return
+    from ..capture import run_torch
+
+    for i, (feeds, want) in enumerate(zip(inputs, golden)):
+        got = run_torch(captured.module, spec, feeds)
+        for out, value in zip(spec.outputs, got):
+            snr = verdict.output_figures(np.asarray(want[out.name])[None], value[None])["snr_db"]
+            if not snr >= SAME_MODEL_MIN_SNR_DB:
+                raise UserError(f"the config's model is not the one {bundle.path} was exported from: its output "
+                                f"{out.name!r} on golden sample {i} is {snr:.1f} dB from the bundle's",
+                                hint="Pass the config (and weights) the bundle was exported with: --config PATH.")
+
+
+def _one(bundle: Bundle, entry: dict, tt, inputs: list[dict], labels: dict, anchors: dict) -> dict:
+    target = entry["target"]
+    out: dict[str, Any] = {"target": target, "variant": entry["variant"], "precision": entry.get("precision")}
+    placement = (entry.get("details") or {}).get("delegation")
+    if placement:
+        out["placement"] = {"source": "ExecuTorch get_delegation_info (exact)", **placement}
+    trace_fn = _tracer(target)
+    if trace_fn is None:
+        return {**out, "status": "not traced", "reason": NOT_TRACED.get(target, f"no tracer for {target} artifacts")}
+    path = inside(bundle.path, entry["path"])
+    if not path.exists():
+        return {**out, "status": "skipped", "reason": f"{entry['path']} is not in the bundle ({entry.get('status')})"}
+    rec = ArtifactRecord.from_dict(entry)
+    tr = trace_fn(path, rec, inputs)
+    if target == "tflite":
+        matches, unmatched = _tflite_matches(bundle, entry, rec, tr, tt, inputs, labels, anchors)
+        if matches is None:
+            return {**out, "status": "not traced", "reason": unmatched}
+    else:
+        matches, unmatched = match.by_name(tt, tr, [t.tensor for t in rec.outputs])
+    rows = layers_mod.compare(tt, tr, matches)
+    threshold = float((entry.get("tolerance") or {}).get("min_snr_db") or verdict.rule_for(entry.get("precision", "fp32")).min_snr_db)
+    first = next((r for r in rows if r.snr_db < threshold), None)
+    outs = [r.snr_db for r in rows if r.torch in tt.outputs]
+    matched_artifact = {m.artifact for m in matches.values()}
+    return {**out, "status": "compared", "runtime": tr.runtime, "graph": tr.graph, "threshold_db": threshold,
+            "output_snr_db": min(outs) if outs else math.nan,
+            "first_below": first.to_dict() if first else None,
+            "layers": [r.to_dict() for r in rows],
+            "unmatched": unmatched,
+            "artifact_tensors_unmatched": sorted(set(tr.order) - matched_artifact),
+            "notes": tr.notes}
+
+
+def _tflite_matches(bundle, entry, rec, tr, tt, inputs, labels, anchors):
+    """Anchor on the fp32 TFLite file of the same converter (this one, if it is fp32)."""
+    converter = (entry.get("made_by") or {}).get("converter")
+    if entry.get("precision") == "fp32":
+        return match.by_anchor(tt, tr)
+    sibling = next((a for a in labels.values() if a["target"] == "tflite" and a.get("precision") == "fp32"
+                    and (a.get("made_by") or {}).get("converter") == converter
+                    and inside(bundle.path, a["path"]).exists()), None)
+    if sibling is None:
+        return None, ("TFLite files keep no source tensor names; matching needs the fp32 TFLite file of the same "
+                      "converter in the bundle (export the `fp32` variant too)")
+    key = sibling["path"]
+    if key not in anchors:
+        from .tflite_trace import trace
+
+        anchor = trace(inside(bundle.path, key), ArtifactRecord.from_dict(sibling), inputs)
+        anchors[key] = (anchor, *match.by_anchor(tt, anchor))
+    anchor, matches, unmatched = anchors[key]
+    kept, lost = match.transfer(matches, anchor, tr)
+    return kept, {**unmatched, **lost}

@@ -1,0 +1,92 @@
+"""`mobilekit debug` on a real bundle whose int8 artifacts really break (examples/outliers)."""
+
+import json
+
+import onnx
+import pytest
+
+from .conftest import CONFIG, ROOT, run_debug
+
+pytestmark = pytest.mark.slow
+
+# The block whose conv reads the first outlier channels (zoo/outlier_cnn.py: OUTLIERS): its
+# weights for those channels are divided by the outlier scale and round away in int8.
+CULPRIT = "relu_2"
+
+
+@pytest.fixture(scope="module")
+def result(outliers_bundle, tmp_path_factory):
+    overlays = tmp_path_factory.mktemp("overlays")
+    proc = run_debug(str(outliers_bundle), "--config", str(CONFIG), "--json", "--overlay", str(overlays))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def test_every_artifact_is_compared_on_real_inputs(result, outliers_bundle):
+    manifest = json.loads((outliers_bundle / "manifest.json").read_text())
+    labels = {f"{a['target']}/{a['variant']}" for a in manifest["artifacts"]}
+    assert set(result["artifacts"]) == labels
+    assert result["schema"] == "mobilekit.debug/1" and result["data"] == "golden" and result["samples"] == 8
+    for art in result["artifacts"].values():
+        assert art["status"] == "compared", art
+        assert len(art["layers"]) >= 5, art["unmatched"]
+
+
+def test_float_artifacts_stay_above_their_threshold_at_every_layer(result):
+    for label in ("onnx/fp32", "tflite/fp32", "coreml/fp16"):
+        art = result["artifacts"][label]
+        assert art["first_below"] is None, (label, art["first_below"])
+        assert min(r["snr_db"] for r in art["layers"]) >= art["threshold_db"]
+
+
+@pytest.mark.parametrize("label", ["onnx/int8", "tflite/int8"])
+def test_broken_int8_is_traced_to_the_layer_that_breaks_it(result, label):
+    art = result["artifacts"][label]
+    assert art["output_snr_db"] < art["threshold_db"]  # agrees with the export's verdict: it failed
+    assert art["first_below"]["torch"] == CULPRIT
+    worst = min(art["layers"], key=lambda r: r["own_snr_db"])
+    assert worst["torch"] == CULPRIT and worst["own_snr_db"] < 10
+    # the layers before it were fine: the error is its own, not inherited
+    assert worst["inherited_snr_db"] > 20
+
+
+def test_tflite_compressed_file_is_matched_through_its_fp32_sibling(result):
+    art = result["artifacts"]["tflite/int8"]
+    assert any(r["artifact"].startswith("model") for r in art["layers"])  # onnx2tf's own names
+    assert all(isinstance(reason, str) and reason for reason in art["unmatched"].values())
+
+
+def test_overlays_name_tensors_of_the_artifact_graph(result, outliers_bundle):
+    paths = {p.rsplit("/", 1)[1]: p for p in result["overlays"]}
+    data = json.loads(open(paths["onnx-int8.node-data.json"]).read())
+    model = onnx.load(str(outliers_bundle / "onnx/model.int8.onnx"))
+    assert list(data) == [model.graph.name]
+    tensors = {o for n in model.graph.node for o in n.output}
+    results = data[model.graph.name]["results"]
+    assert results and set(results) <= tensors
+    assert all(isinstance(v["value"], float) for v in results.values())
+
+
+def test_table_marks_the_first_layer_below_threshold(outliers_bundle):
+    proc = run_debug(str(outliers_bundle), "--config", str(CONFIG), "--artifact", "onnx/int8", "--samples", "4")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"first layer below 12 dB: {CULPRIT}" in proc.stdout
+    assert "◀ first below" in proc.stdout and "tflite/" not in proc.stdout
+
+
+def test_unknown_artifact_is_one_line_exit_2(outliers_bundle):
+    proc = run_debug(str(outliers_bundle), "--config", str(CONFIG), "--artifact", "onnx/int4")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: --artifact onnx/int4: the bundle has no such artifact. Choose from: onnx/fp32, onnx/int8, tflite/fp32, "
+        "tflite/int8, coreml/fp16, coreml/int8."]
+
+
+def test_a_config_of_another_model_is_refused(outliers_bundle, tmp_path):
+    other = tmp_path / "other.toml"
+    text = CONFIG.read_text().replace('"../../', f'"{ROOT}/').replace("mobilekit.zoo.outlier_cnn:build", "mobilekit.zoo.digits_cnn:build")
+    other.write_text(text)  # digits_cnn:build is the untrained architecture: another function
+    proc = run_debug(str(outliers_bundle), "--config", str(other), "--artifact", "onnx/fp32")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "is not the one" in proc.stderr and "--config" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
