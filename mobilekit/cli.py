@@ -6,17 +6,57 @@ Exit codes: 0 success; 1 a conversion, verification or budget check failed; 2 ba
 
 from __future__ import annotations
 
-import json
+import importlib
 import sys
 
 import click
 
 from . import __version__
 from ._cli_support import _handle_errors, _progress, cwd_path, cwd_source
-from .cli_bench import bench, report
+
+# Commands that live in their own modules: imported when run, so `mobilekit --help` stays light.
+# name → (module, attribute, its short help for --help; a test checks it is the command's own)
+LAZY_COMMANDS = {
+    "bench": (".cli_bench", "bench", "Benchmark a bundle on this host, import device results, or generate device harnesses."),
+    "debug": (".cli_debug", "debug", "Compare each artifact layer by layer with the torch model: where does it lose accuracy?"),
+    "doctor": (".doctor", "command", "Installed converter/runtime versions against the declared ranges; what this host can do."),
+    "report": (".cli_bench", "report", "Write BUNDLE/report.md and a self-contained BUNDLE/report.html with plots."),
+    "sweep": (".cli_sweep", "sweep", "Export, verify and time every compression candidate of [sweep]; write the Pareto frontier."),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose LAZY_COMMANDS are imported on first use, not to list them."""
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx, name):
+        if name in LAZY_COMMANDS and name not in self.commands:
+            module, attr, _ = LAZY_COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module, __package__), attr), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.commands.get(name)
+            if cmd is None:
+                rows.append((name, click.utils.make_default_short_help(LAZY_COMMANDS[name][2], limit)))
+            elif not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _json(value) -> str:
+    import json
+
+    return json.dumps(value, indent=2)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mobilekit")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def main(debug: bool) -> None:
@@ -77,7 +117,7 @@ def _summary(bundle, as_json: bool) -> None:
     from .inspect import summary_lines
 
     if as_json:
-        click.echo(json.dumps(bundle.manifest, indent=2))
+        click.echo(_json(bundle.manifest))
     else:
         for line in summary_lines(bundle):
             click.echo(line)
@@ -102,7 +142,7 @@ def distill(config_path, source, weights, student, epochs, out, as_json) -> None
         overrides["compression"] = {"distill": comp}
     result = run(out, config=config_path, progress=not as_json, **overrides)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        click.echo(_json(result.to_dict()))
         return
     r = result.to_dict()
     if "prune" in r:
@@ -145,7 +185,7 @@ def verify(bundle, as_json, junit_xml) -> None:
         report = verify_bundle(bundle, progress)
     except CheckError as exc:
         if as_json and getattr(exc, "report", None):  # what moved, per artifact, before the one line
-            click.echo(json.dumps(exc.report, indent=2))
+            click.echo(_json(exc.report))
         if junit_xml and getattr(exc, "report", None):
             from . import junit
 
@@ -158,7 +198,7 @@ def verify(bundle, as_json, junit_xml) -> None:
 
         junit.write(junit.from_verify(str(bundle), report), junit_xml)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(_json(report))
     else:
         for label, r in report.items():
             if "max_abs" in r:
@@ -193,7 +233,7 @@ def diff(old, new, config_path, max_size_growth, max_metric_drop, max_latency_gr
     limits = _validate.build(DiffThresholds, config_mod.merge(raw, flags), "diff")
     rows, broken = compare(load_bundle(old, check_files=False), load_bundle(new, check_files=False), limits)
     if as_json:
-        click.echo(json.dumps({"rows": rows, "broken": broken}, indent=2))
+        click.echo(_json({"rows": rows, "broken": broken}))
     else:
         for line in lines(rows):
             click.echo(line)
@@ -262,15 +302,6 @@ def init(name, factory, input_shape, task, targets, labels, weights, config_file
     for path in run(Path.cwd(), answers, config_file=config_file, force=force):
         click.echo(f"wrote {path}")
 
-
-from .doctor import command as doctor  # noqa: E402  (doctor.py holds its own command: --strict, --compat-row)
-main.add_command(doctor)
-main.add_command(bench)
-main.add_command(report)
-from .cli_debug import debug  # noqa: E402  (here, so the file keeps one import block above)
-from .cli_sweep import sweep  # noqa: E402
-main.add_command(sweep)
-main.add_command(debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,60 @@
+"""`mobilekit --help` start-up ÷ `python -c pass`, alternating runs in one session (median, min–max).
+
+Also lists the slowest imports of `mobilekit.cli` (python -X importtime). Prints JSON and saves it to
+bench/results/cli_startup.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _emit import cpu_label, emit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _once(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    return time.perf_counter() - t
+
+
+def _slowest_imports(n: int = 8) -> list[dict]:
+    err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import mobilekit.cli"], capture_output=True, text=True,
+                         cwd=ROOT).stderr
+    rows = []
+    for line in err.splitlines():
+        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+            _, cumulative, name = (x.strip() for x in line.split(":", 1)[1].split("|"))
+            rows.append({"module": name, "cumulative_ms": int(cumulative) / 1000})
+    top = [r for r in rows if not r["module"].startswith(" ")]  # top-level imports only (indent = nested)
+    return sorted(top, key=lambda r: -r["cumulative_ms"])[:n]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=21)
+    ap.add_argument("--out", default=str(ROOT / "bench/results/cli_startup.json"))
+    args = ap.parse_args(argv)
+    bare, helps = [], []
+    for _ in range(args.runs):
+        bare.append(_once([sys.executable, "-c", "pass"]))
+        helps.append(_once([sys.executable, "-m", "mobilekit", "--help"]))
+    ratios = [h / b for h, b in zip(helps, bare)]
+    return emit({
+        "what": "wall time of `python -m mobilekit --help` ÷ `python -c pass`, alternating, one session",
+        "host": cpu_label(), "runs": args.runs,
+        "python_pass_s": {"median": statistics.median(bare), "min": min(bare), "max": max(bare)},
+        "mobilekit_help_s": {"median": statistics.median(helps), "min": min(helps), "max": max(helps)},
+        "ratio": {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)},
+        "slowest_imports_of_mobilekit_cli": _slowest_imports(),
+    }, args.out)
+
+
+if __name__ == "__main__":
+    main()
