@@ -70,14 +70,16 @@ def distill(out: str | Path, model: Any = None, config: Any = None, *, progress:
 
 
 def debug(bundle: str | Path, config: Any = None, *, artifacts: list[str] | None = None, data: str | None = None,
-          samples: int = 8, **overrides: Any) -> dict:
+          samples: int = 8, placement: bool = True, **overrides: Any) -> dict:
     """Compare each artifact of `bundle` layer by layer with the torch model of `config` (the one
     it was exported from): per matched tensor SNR, cosine, max abs, and the error each layer adds
-    itself vs inherits. Returns the `mobilekit.debug/1` dict; `debug.render` prints it."""
+    itself vs inherits, and op-placement estimates (`placement=False` skips them). Returns the
+    `mobilekit.debug/1` dict; `debug.render` prints it."""
     from .debug import debug_bundle
 
     cfg = config_mod.resolve(config, overrides)
-    return debug_bundle(load_bundle(bundle), cfg, artifacts=artifacts, data=data, samples=samples, base_dir=cfg.base_dir)
+    return debug_bundle(load_bundle(bundle), cfg, artifacts=artifacts, data=data, samples=samples, base_dir=cfg.base_dir,
+                        placement=placement)
 
 
 def verify_bundle(path: str | Path, progress: Progress | None = None) -> dict:

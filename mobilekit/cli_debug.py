@@ -24,17 +24,19 @@ from ._cli_support import _handle_errors, cwd_path, cwd_source
 @click.option("--data", help="Inputs to compare on: .npy/.npz, image folder or pkg.module:callable (default: the bundle's golden inputs).")
 @click.option("--samples", type=int, default=8, show_default=True, help="How many inputs to run.")
 @click.option("--json", "as_json", is_flag=True, help="Print every layer's figures as JSON.")
+@click.option("--no-placement", is_flag=True, help="Skip the op-placement estimates (TFLite Analyzer, ORT usability checker).")
 @click.option("--overlay", "overlay_dir", type=click.Path(file_okay=False),
               help="Write a Model Explorer node-data file per artifact into this folder.")
 @_handle_errors
-def debug(bundle, config_path, artifacts, data, samples, as_json, overlay_dir) -> None:
+def debug(bundle, config_path, artifacts, data, samples, as_json, no_placement, overlay_dir) -> None:
     """Compare each artifact layer by layer with the torch model: where does it lose accuracy?"""
     from pathlib import Path
 
     from .api import debug as run
     from .debug.render import table, write_overlays
 
-    result = run(bundle, config=config_path, artifacts=list(artifacts) or None, data=cwd_source(data), samples=samples)
+    result = run(bundle, config=config_path, artifacts=list(artifacts) or None, data=cwd_source(data), samples=samples,
+                 placement=not no_placement)
     if overlay_dir:
         result["overlays"] = [str(p) for p in write_overlays(result, Path(cwd_path(overlay_dir)))]
     if as_json:

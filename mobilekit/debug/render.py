@@ -10,15 +10,36 @@ from ..verify.verdict import SNR_CAP_DB
 WORST_SHOWN = 15
 
 
+def placement_line(p: dict) -> str | None:
+    if not p:
+        return None
+    if "nnapi" in p:
+        parts = []
+        for ep, name in (("nnapi", "NNAPI"), ("coreml", "Core ML EP")):
+            e = p[ep]
+            missing = f" (unsupported: {', '.join(e['unsupported_ops'])})" if e["unsupported_ops"] else ""
+            parts.append(f"{name} {e['supported_nodes']}/{e['nodes']} nodes in {e['partitions']} partition(s){missing}")
+        return f"  placement, estimated by {p['source'].split(' (')[0]}: " + "; ".join(parts)
+    if "gpu_compatible" in p:
+        verdict = "compatible" if p["gpu_compatible"] else f"{len(p['warnings'])} incompatible op(s)"
+        return f"  placement, estimated by the TFLite Analyzer (optimistic): GPU delegate {verdict}"
+    if "summary" in p:
+        return f"  placement (ExecuTorch, exact): {p['summary']}"
+    return f"  placement: {p['note']}" if p.get("note") else None
+
+
 def table(result: dict) -> list[str]:
     lines = []
     for label, art in result["artifacts"].items():
+        where = placement_line(art.get("placement") or {})
         if art["status"] != "compared":
             lines.append(f"{label}: {art['status']} — {art['reason']}")
+            lines.extend([where] if where else [])
             continue
         first = art.get("first_below")
         lines.append(f"{label}: {len(art['layers'])} layers matched, {len(art['unmatched'])} torch nodes unmatched; "
                      f"{art['runtime']}; output SNR {art['output_snr_db']:.1f} dB (threshold {art['threshold_db']:g} dB)")
+        lines.extend([where] if where else [])
         if first:
             lines.append(f"  first layer below {art['threshold_db']:g} dB: {first['torch']} ({first['op']}) at {first['snr_db']:.1f} dB")
         lines.append(f"  {'layer':<28} {'op':<22} {'SNR dB':>8} {'own dB':>8} {'in dB':>8} {'cosine':>9} {'max abs':>9}")

@@ -20,6 +20,7 @@ from ..targets.base import ArtifactRecord
 from ..verify import verdict
 from . import layers as layers_mod
 from . import match
+from .placement import estimate
 
 SCHEMA = "mobilekit.debug/1"
 DEFAULT_SAMPLES = 8
@@ -40,12 +41,12 @@ def _tracer(target: str):
 
 NOT_TRACED = {
     "executorch": "ExecuTorch intermediates need the program's debug handles and an ETRecord, which the export does not "
-                  "write yet; its delegation report is in `placement`",
+                  "write yet (its delegation report is in `placement`)",
 }
 
 
 def debug_bundle(bundle: Bundle, cfg: Any, *, artifacts: list[str] | None = None, data: str | None = None,
-                 samples: int = DEFAULT_SAMPLES, base_dir: str | Path = ".") -> dict:
+                 samples: int = DEFAULT_SAMPLES, base_dir: str | Path = ".", placement: bool = True) -> dict:
     if tasks.registered(bundle.manifest.get("task", "")):
         raise UserError(f"{bundle.path} is a {bundle.manifest['task']} bundle: `mobilekit debug` compares single-graph models",
                         hint="Its encoder and decoder-step graphs are not traced yet; `mobilekit verify` decodes its sentences again.")
@@ -73,7 +74,7 @@ def debug_bundle(bundle: Bundle, cfg: Any, *, artifacts: list[str] | None = None
               "torch_nodes": len(tt.order), "artifacts": {}}
     anchors: dict[str, Any] = {}
     for label in chosen:
-        result["artifacts"][label] = _one(bundle, labels[label], tt, inputs, labels, anchors)
+        result["artifacts"][label] = _one(bundle, labels[label], tt, inputs, labels, anchors, placement)
     return result
 
 
@@ -104,18 +105,17 @@ def _same_model(bundle: Bundle, captured, spec, inputs: list[dict], golden: list
                                 hint="Pass the config (and weights) the bundle was exported with: --config PATH.")
 
 
-def _one(bundle: Bundle, entry: dict, tt, inputs: list[dict], labels: dict, anchors: dict) -> dict:
+def _one(bundle: Bundle, entry: dict, tt, inputs: list[dict], labels: dict, anchors: dict, placement: bool) -> dict:
     target = entry["target"]
     out: dict[str, Any] = {"target": target, "variant": entry["variant"], "precision": entry.get("precision")}
-    placement = (entry.get("details") or {}).get("delegation")
-    if placement:
-        out["placement"] = {"source": "ExecuTorch get_delegation_info (exact)", **placement}
-    trace_fn = _tracer(target)
-    if trace_fn is None:
-        return {**out, "status": "not traced", "reason": NOT_TRACED.get(target, f"no tracer for {target} artifacts")}
     path = inside(bundle.path, entry["path"])
     if not path.exists():
         return {**out, "status": "skipped", "reason": f"{entry['path']} is not in the bundle ({entry.get('status')})"}
+    if placement:
+        out["placement"] = estimate(target, path, entry)
+    trace_fn = _tracer(target)
+    if trace_fn is None:
+        return {**out, "status": "not traced", "reason": NOT_TRACED.get(target, f"no tracer for {target} artifacts")}
     rec = ArtifactRecord.from_dict(entry)
     tr = trace_fn(path, rec, inputs)
     if target == "tflite":

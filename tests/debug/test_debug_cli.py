@@ -90,3 +90,13 @@ def test_a_config_of_another_model_is_refused(outliers_bundle, tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "is not the one" in proc.stderr and "--config" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_placement_comes_only_from_tools_that_know_and_says_which(result):
+    onnx_p = result["artifacts"]["onnx/int8"]["placement"]
+    assert "estimate" in onnx_p["source"] and onnx_p["nnapi"]["nodes"] >= onnx_p["nnapi"]["supported_nodes"] > 0
+    assert "QuantizeLinear" in onnx_p["coreml"]["unsupported_ops"]  # the Core ML EP's published list has no Q/DQ
+    tfl = result["artifacts"]["tflite/int8"]["placement"]
+    assert "optimistic" in tfl["source"] and isinstance(tfl["gpu_compatible"], bool)
+    coreml = result["artifacts"]["coreml/int8"]["placement"]
+    assert coreml["source"] is None and "macOS" in coreml["note"]
