@@ -24,6 +24,27 @@ data class ViewRect(
     val height: Float,
 )
 
+/** One analysed frame's geometry: the upright frame, the part the preview shows, and the part the model sees. */
+data class FramePlan(
+    val uprightWidth: Int,
+    val uprightHeight: Int,
+    val visible: CropRegion,
+    val region: CropRegion,
+) {
+    /** The framing guide: where [region] is drawn over a preview of [viewWidth] x [viewHeight] showing [visible]. */
+    fun guide(
+        viewWidth: Int,
+        viewHeight: Int,
+    ): ViewRect =
+        FrameMapping.toView(
+            CropRegion(region.x - visible.x, region.y - visible.y, region.width, region.height),
+            visible.width,
+            visible.height,
+            viewWidth,
+            viewHeight,
+        )
+}
+
 /**
  * Which part of a camera frame the model sees, and where that part is on screen.
  *
@@ -103,6 +124,58 @@ object FrameMapping {
             (region.width * scale).toFloat(),
             (region.height * scale).toFloat(),
         )
+    }
+
+    /**
+     * The plan for one frame of [frameWidth] x [frameHeight] sensor pixels turned by
+     * [rotationDegrees]. [sensorCrop] is CameraX's `ImageProxy.cropRect`: when the camera was bound
+     * with the preview's ViewPort it is exactly the part the preview shows; when it is the whole
+     * frame (no ViewPort), the shown part is worked out from the view's size (fill-center).
+     */
+    fun plan(
+        frameWidth: Int,
+        frameHeight: Int,
+        rotationDegrees: Int,
+        sensorCrop: CropRegion?,
+        viewWidth: Int,
+        viewHeight: Int,
+        modelWidth: Int,
+        modelHeight: Int,
+    ): FramePlan {
+        val (w, h) = uprightSize(frameWidth, frameHeight, rotationDegrees)
+        val whole = sensorCrop == null || (sensorCrop.width >= frameWidth && sensorCrop.height >= frameHeight)
+        val visible =
+            if (whole) {
+                visibleRegion(w, h, viewWidth, viewHeight)
+            } else {
+                uprightRect(clamp(sensorCrop, frameWidth, frameHeight), frameWidth, frameHeight, rotationDegrees)
+            }
+        val c = centerCrop(visible.width, visible.height, modelWidth, modelHeight)
+        return FramePlan(w, h, visible, CropRegion(visible.x + c.x, visible.y + c.y, c.width, c.height))
+    }
+
+    /** [rect] of the sensor frame in the coordinates of the upright frame (see [sensorIndex]). */
+    fun uprightRect(
+        rect: CropRegion,
+        frameWidth: Int,
+        frameHeight: Int,
+        rotationDegrees: Int,
+    ): CropRegion =
+        when (normalized(rotationDegrees)) {
+            0 -> rect
+            90 -> CropRegion(frameHeight - rect.y - rect.height, rect.x, rect.height, rect.width)
+            180 -> CropRegion(frameWidth - rect.x - rect.width, frameHeight - rect.y - rect.height, rect.width, rect.height)
+            else -> CropRegion(rect.y, frameWidth - rect.x - rect.width, rect.height, rect.width)
+        }
+
+    private fun clamp(
+        r: CropRegion,
+        width: Int,
+        height: Int,
+    ): CropRegion {
+        val x = r.x.coerceIn(0, width - 1)
+        val y = r.y.coerceIn(0, height - 1)
+        return CropRegion(x, y, r.width.coerceIn(1, width - x), r.height.coerceIn(1, height - y))
     }
 
     /**

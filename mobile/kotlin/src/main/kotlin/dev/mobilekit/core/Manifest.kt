@@ -47,6 +47,8 @@ data class Artifact(
     val statusReason: String? = null,
     /** The host benchmark's p50 in ms, when the export timed this artifact. */
     val hostP50Ms: Double? = null,
+    /** For a translation graph: the host's mean decoder time per token (`decoding.ms_per_token`). */
+    val hostMsPerToken: Double? = null,
 ) {
     val usable: Boolean get() = status != "failed" && path.isNotEmpty()
 
@@ -177,6 +179,7 @@ class BundleManifest(
                 sizeBytes = (m["size_bytes"] as? Number)?.toLong(),
                 statusReason = m.optStr("status_reason") ?: m.optStr("error"),
                 hostP50Ms = ((m["latency_ms"] as? Map<*, *>)?.get("p50") as? Number)?.toDouble(),
+                hostMsPerToken = ((m["decoding"] as? Map<*, *>)?.get("ms_per_token") as? Number)?.toDouble(),
             )
         }
 

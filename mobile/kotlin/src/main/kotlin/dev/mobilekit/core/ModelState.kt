@@ -32,7 +32,8 @@ object Errors {
     fun describe(error: Throwable): String {
         if (error is OutOfMemoryError) return "out of memory (try a smaller variant)"
         var e: Throwable = error
-        while (e.message.isNullOrBlank() && e.cause != null && e.cause !== e) e = e.cause!!
+        // A wrapper with no message of its own (or only its cause's toString()) says nothing: use the cause.
+        while (e.cause != null && e.cause !== e && (e.message.isNullOrBlank() || e.message == e.cause.toString())) e = e.cause!!
         val text =
             e.message
                 ?.lineSequence()

@@ -1,5 +1,7 @@
 package dev.mobilekit.core
 
+import java.util.Locale
+
 /**
  * One runnable model of a bundle as the user picks it: a single artifact for a classifier, or an
  * encoder and decoder of the same target and variant for a translator (pairs are never mixed:
@@ -12,6 +14,7 @@ data class ModelChoice(
     val status: String,
     val hostP50Ms: Double?,
     val artifacts: Map<String, Artifact>,
+    val hostMsPerToken: Double? = null,
 ) {
     val verified: Boolean get() = status == "verified"
 
@@ -19,6 +22,23 @@ data class ModelChoice(
     fun artifact(graph: String = SINGLE): Artifact = artifacts[graph] ?: throw ManifestException("$target/$variant has no $graph graph")
 
     val label: String get() = "$target $variant ($precision, $status)"
+
+    /** What the host measured at export, as the manifest says it ("host p50 0.16 ms", "host 0.50 ms/token"). */
+    val hostLatency: String
+        get() =
+            when {
+                hostP50Ms != null -> String.format(Locale.US, "host p50 %.2f ms", hostP50Ms)
+                hostMsPerToken != null -> String.format(Locale.US, "host %.2f ms/token", hostMsPerToken)
+                else -> "host: not timed"
+            }
+
+    /** One line for the picker: target, variant, precision, status, host latency beside this device's own p50/p90. */
+    fun summary(device: LatencySummary?): String {
+        val here =
+            device?.let { String.format(Locale.US, "device p50 %.2f ms, p90 %.2f ms (%d runs)", it.p50, it.p90, it.count) }
+                ?: "device: not run yet"
+        return "$target $variant · $precision · $status · $hostLatency · $here"
+    }
 
     companion object {
         const val SINGLE = "model"
@@ -69,7 +89,15 @@ object Choices {
                 val decoder = group.firstOrNull { it.graph == "decoder" } ?: return@mapNotNull null
                 val status = if (encoder.status == "verified" && decoder.status == "verified") "verified" else "unverified"
                 // Per token, the decoder step is what the user waits for.
-                ModelChoice(key.first, key.second, decoder.precision, status, decoder.hostP50Ms, mapOf("encoder" to encoder, "decoder" to decoder))
+                ModelChoice(
+                    key.first,
+                    key.second,
+                    decoder.precision,
+                    status,
+                    decoder.hostP50Ms,
+                    mapOf("encoder" to encoder, "decoder" to decoder),
+                    decoder.hostMsPerToken ?: encoder.hostMsPerToken,
+                )
             }
     }
 }

@@ -2,11 +2,17 @@ package dev.mobilekit.core
 
 import java.io.File
 import java.nio.ByteBuffer
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.Executors
+import java.util.concurrent.LinkedBlockingQueue
+import java.util.concurrent.TimeUnit
 
 /**
  * What moved into the core for the demo apps (framing, frame-to-tensor mapping, variant and
  * pair selection, error states, the runtime-independent seq2seq runner and the translation
  * benchmark), run on inputs from tests/demo_apps/test_pure_core.py and printed as JSON.
+ *
+ * Inputs are written by tests/demo_apps/test_android_pure_core.py, which checks the output.
  *
  * Usage: `java -cp check.jar dev.mobilekit.core.PureCoreCheckKt <data folder> <translator bundle>`
  */
@@ -15,7 +21,14 @@ fun main(args: Array<String>) {
     val dir = File(args[0])
     val out = linkedMapOf<String, Any?>()
     out["framing"] = framing(Json.parse(File(dir, "framing.json").readText()) as List<*>)
+    out["plans"] = plans(Json.parse(File(dir, "plans.json").readText()) as List<*>)
     out["rgba"] = rgba(dir)
+    out["worker"] = worker()
+    out["camera"] =
+        listOf(true to true, false to true, true to false, false to false).map { (back, front) ->
+            CameraChoice.pick(back, front)?.name
+        }
+    out["camera_failed"] = CameraChoice.bindFailed(IllegalArgumentException("No available camera can be found"))
     out["choices"] =
         listOf("classification.json", "translation.json").associateWith { name ->
             val m = BundleManifest.parse(File(dir, name).readText())
@@ -23,6 +36,10 @@ fun main(args: Array<String>) {
                 "verified" to Choices.of(m, listOf("tflite", "executorch")).map { describe(it) },
                 "all" to Choices.of(m, listOf("tflite", "executorch"), includeUnverified = true).map { describe(it) },
                 "coreml" to Choices.of(m, listOf("coreml", "executorch")).map { describe(it) },
+                "summaries" to
+                    Choices.of(m, listOf("tflite")).map {
+                        it.summary(null) + " | " + it.summary(Stats.summarize(doubleArrayOf(1.0, 2.0, 3.0, 4.0)))
+                    },
             )
         }
     out["errors"] =
@@ -46,6 +63,95 @@ private fun describe(c: ModelChoice): Map<String, Any?> =
         "host_p50_ms" to c.hostP50Ms,
         "paths" to c.artifacts.mapValues { it.value.path },
     )
+
+private fun plans(cases: List<*>): List<Map<String, Any?>> =
+    cases.map { c ->
+        val m = c as Map<*, *>
+
+        fun i(k: String) = (m[k] as Number).toInt()
+        val crop = (m["crop"] as? List<*>)?.map { (it as Number).toInt() }?.let { CropRegion(it[0], it[1], it[2], it[3]) }
+        val plan = FrameMapping.plan(i("frame_w"), i("frame_h"), i("rotation"), crop, i("view_w"), i("view_h"), i("model_w"), i("model_h"))
+        val guide = plan.guide(i("view_w"), i("view_h"))
+        linkedMapOf(
+            "upright" to listOf(plan.uprightWidth, plan.uprightHeight),
+            "visible" to plan.visible.let { listOf(it.x, it.y, it.width, it.height) },
+            "region" to plan.region.let { listOf(it.x, it.y, it.width, it.height) },
+            "guide" to listOf(guide.left, guide.top, guide.width, guide.height),
+        )
+    }
+
+/** A probe model that records the thread that made it and the one that closed it. */
+private class Probe(
+    val fails: Boolean = false,
+) : AutoCloseable {
+    val madeOn: String = Thread.currentThread().name
+    var closedOn: String? = null
+
+    init {
+        if (fails) throw IllegalArgumentException("Internal error: failed to apply delegate")
+    }
+
+    override fun close() {
+        closedOn = Thread.currentThread().name
+    }
+}
+
+/** The one-thread-per-model worker, driven as the app drives it, with a stand-in main thread. */
+private fun worker(): Map<String, Any?> {
+    val main = Executors.newSingleThreadExecutor { r -> Thread(r, "main") }
+    val w = ModelWorker<Probe>("model-digits") { main.execute(it) }
+    val out = linkedMapOf<String, Any?>()
+
+    fun <T> await(start: ((Result<T>) -> Unit) -> Unit): Map<String, Any?> {
+        val q = LinkedBlockingQueue<Pair<Result<T>, String>>()
+        start { q.put(it to Thread.currentThread().name) }
+        val (r, thread) = q.poll(10, TimeUnit.SECONDS) ?: error("no result delivered")
+        return linkedMapOf(
+            "ok" to r.isSuccess,
+            "value" to r.getOrNull()?.toString(),
+            "error" to r.exceptionOrNull()?.let { Errors.describe(it) },
+            "delivered_on" to thread,
+            "busy_after" to w.isBusy,
+        )
+    }
+    val probes = ArrayList<Probe>()
+    out["load"] = await<Probe> { done -> w.load({ Probe().also { probes += it } }, done) }
+    out["run"] = await<String> { done -> w.run({ p -> "${p.madeOn}|${Thread.currentThread().name}" }, done) }
+    out["job_error"] = await<String> { done -> w.run({ _ -> throw IllegalStateException("tokenizer: bad id 9999") }, done) }
+    out["oom"] = await<String> { done -> w.run({ _ -> throw OutOfMemoryError("Java heap space") }, done) }
+    out["after_error"] = await<String> { done -> w.run({ p -> p.madeOn }, done) }
+    // A second request while one runs is refused (the caller drops it), and busy clears after.
+    val gate = CountDownLatch(1)
+    val slow = LinkedBlockingQueue<Result<String>>()
+    val first = w.run({ _ -> gate.await(10, TimeUnit.SECONDS).toString() }) { slow.put(it) }
+    val second = w.run({ _ -> "ran" }) { slow.put(it) }
+    val busyWhileRunning = w.isBusy
+    gate.countDown()
+    out["busy"] =
+        mapOf("first" to first, "second" to second, "busy_while_running" to busyWhileRunning, "first_result" to slow.poll(10, TimeUnit.SECONDS)?.getOrNull())
+    // The camera analyzer runs on the worker's executor and calls the model there.
+    val here = LinkedBlockingQueue<Result<String>>()
+    w.executor.execute { here.put(w.onWorkerThread { p -> p.madeOn + "|" + Thread.currentThread().name }) }
+    w.executor.execute { here.put(w.onWorkerThread { _ -> throw IllegalArgumentException("bad frame") }) }
+    out["on_worker"] =
+        listOf(here.poll(10, TimeUnit.SECONDS), here.poll(10, TimeUnit.SECONDS)).map { r ->
+            r?.getOrNull() ?: r?.exceptionOrNull()?.let { Errors.describe(it) }
+        }
+    out["off_worker"] = runCatching { w.onWorkerThread { p -> p.madeOn } }.exceptionOrNull()?.let { Errors.describe(it) }
+    // A failing load (the GPU delegate refusing the model) leaves no model, then a reload recovers.
+    out["load_error"] = await<Probe> { done -> w.load({ Probe(fails = true) }, done) }
+    out["run_without_model"] = await<String> { done -> w.run({ p -> p.madeOn }, done) }
+    out["reload"] = await<Probe> { done -> w.load({ Probe().also { probes += it } }, done) }
+    out["has_model"] = w.hasModel
+    w.close()
+    out["after_close"] = await<String> { done -> w.run({ p -> p.madeOn }, done) }
+    out["load_after_close"] = await<Probe> { done -> w.load({ Probe() }, done) }
+    w.executor.awaitTermination(10, TimeUnit.SECONDS)
+    out["closed_on"] = probes.map { it.closedOn }
+    out["made_on"] = probes.map { it.madeOn }
+    main.shutdown()
+    return out
+}
 
 private fun framing(cases: List<*>): List<Map<String, Any?>> =
     cases.map { c ->
