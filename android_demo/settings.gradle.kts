@@ -8,6 +8,12 @@ pluginManagement {
     }
 }
 
+// jvmToolchain(17) in :app and :core: Gradle downloads a JDK 17 when none is installed (foojay
+// resolver), so a fresh Android Studio or CI machine builds without a hand-installed JDK.
+plugins {
+    id("org.gradle.toolchains.foojay-resolver-convention") version "0.9.0"
+}
+
 dependencyResolutionManagement {
     repositoriesMode.set(RepositoriesMode.FAIL_ON_PROJECT_REPOS)
     repositories {

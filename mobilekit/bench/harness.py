@@ -10,6 +10,13 @@ tree, fills the README's `{{name}}`, `{{version}}` and `{{artifacts}}`, and writ
 The harnesses live inside the bundle and find it two folders up; models are copied into the
 test app at build time (Android: a Gradle Sync task; iOS: scripts/prepare.sh), not duplicated in
 the bundle.
+
+A harness is only written for a bundle it can run (`runnable`): its platform's targets, a task
+it knows, the golden data it feeds (`index.json` for classification and generic bundles,
+`translation.json` and the manifest's `translation` section for translation bundles, whose
+encoder and decoder must make a pair of one variant). Anything else is refused with one line
+and exit code 2 before a file is written. Each template may declare what it runs in a
+`harness.json` ({"targets": [...], "tasks": [...]}), which overrides the defaults below.
 """
 
 from __future__ import annotations
@@ -27,8 +34,12 @@ PLATFORMS = ("android", "ios")
 HARNESS_DIR = "harness"
 _RENDERED = (".md",)
 _SKIP = {".gradle", "build", ".build", ".swiftpm", "results", "node_modules", "__pycache__"}
-# Which targets each platform's harness benchmarks.
-_TARGETS = {"android": ("tflite", "onnx"), "ios": ("coreml",)}
+CAPABILITIES = "harness.json"
+# What each platform's harness runs when its template declares nothing (see CAPABILITIES).
+_DEFAULT_RUNS = {
+    "android": {"targets": ["tflite", "onnx"], "tasks": ["image_classification", "generic", "translation"]},
+    "ios": {"targets": ["coreml"], "tasks": ["image_classification", "generic"]},
+}
 
 
 def templates_root() -> Path:
@@ -61,6 +72,12 @@ def generate(bundle_dir: str | Path, manifest: dict | None = None, platforms: tu
     if unknown:
         raise UserError(f"unknown harness platform {unknown[0]!r}", hint=f"Choose from: {', '.join(PLATFORMS)}.")
     src_root = templates_root()
+    for platform in platforms:  # refuse before anything is written
+        problem = runnable(root, manifest, platform, src_root)
+        if problem:
+            others = [p for p in PLATFORMS if p != platform and not runnable(root, manifest, p, src_root)]
+            hint = f"Generate only what runs: --platform {others[0]}." if others else "Re-export the bundle with a target this harness runs."
+            raise UserError(f"the {platform} harness cannot run bundle {manifest.get('name', '?')!r}: {problem}", hint=hint)
     out = []
     for platform in platforms:
         dest = root / HARNESS_DIR / platform
@@ -81,13 +98,52 @@ def generate(bundle_dir: str | Path, manifest: dict | None = None, platforms: tu
     return out
 
 
+def capabilities(platform: str, src_root: Path | None = None) -> dict[str, list[str]]:
+    """The targets and tasks `platform`'s harness runs: its template's harness.json, else the defaults."""
+    declared = (src_root or templates_root()) / platform / CAPABILITIES
+    runs = dict(_DEFAULT_RUNS[platform])
+    if declared.is_file():
+        try:
+            runs.update({k: list(v) for k, v in json.loads(declared.read_text()).items() if k in ("targets", "tasks")})
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise InternalError(f"{declared} is not a valid harness capability file ({exc})") from None
+    return runs
+
+
+def runnable(root: Path, manifest: dict, platform: str, src_root: Path | None = None) -> str | None:
+    """Why `platform`'s harness cannot run this bundle, or None when it can."""
+    runs = capabilities(platform, src_root)
+    task = manifest.get("task", "generic")
+    if task not in runs["tasks"]:
+        return f"it runs {', '.join(runs['tasks'])} bundles, not {task}"
+    targets = runs["targets"]
+    usable = [a for a in manifest.get("artifacts", []) if a.get("target") in targets and a.get("status") != "failed" and a.get("path")]
+    if not usable:
+        return f"it has no {' or '.join(targets)} artifact that did not fail at export"
+    rel = str(manifest.get("golden") or "assets/golden/").rstrip("/")
+    golden = root / rel
+    if task == "translation":
+        if not isinstance(manifest.get("translation"), dict):
+            return "its manifest has no `translation` section"
+        pairs = {(a["target"], a.get("variant")) for a in usable if a.get("graph") == "encoder"} & {
+            (a["target"], a.get("variant")) for a in usable if a.get("graph") == "decoder"}
+        if not pairs:
+            return f"it has no {' or '.join(targets)} encoder and decoder of one variant (a verified pair)"
+        if not (golden / "translation.json").is_file():
+            return f"its golden sentences ({rel}/translation.json) are missing"
+    elif not (golden / "index.json").is_file():
+        return f"its golden inputs ({rel}/index.json) are missing"
+    return None
+
+
 def _mkdir(p: Path) -> Path:
     p.mkdir(parents=True, exist_ok=True)
     return p
 
 
 def _artifacts(manifest: dict, platform: str) -> list[dict]:
-    return [a for a in manifest.get("artifacts", []) if a.get("target") in _TARGETS[platform]]
+    targets = capabilities(platform)["targets"]
+    return [a for a in manifest.get("artifacts", []) if a.get("target") in targets]
 
 
 def _context(manifest: dict, platform: str) -> dict[str, str]:
@@ -97,9 +153,6 @@ def _context(manifest: dict, platform: str) -> dict[str, str]:
             rows.append(f"- `{a['target']}/{a['variant']}`: failed at export, not benchmarked")
         else:
             rows.append(f"- `{a['path']}` ({a['target']}/{a['variant']}, {a.get('precision', '?')}, sha256 `{a['sha256'][:12]}…`)")
-    if not rows:
-        targets = " or ".join(_TARGETS[platform])
-        rows.append(f"- (none yet: this bundle has no {targets} artifact; re-export with that target and regenerate)")
     return {"name": manifest.get("name", "?"), "version": manifest.get("version", ""), "artifacts": "\n".join(rows)}
 
 
@@ -125,6 +178,8 @@ def _copy_tree(src: Path, dest: Path, context: dict[str, str]) -> None:
         out = dest / here.relative_to(src)
         out.mkdir(parents=True, exist_ok=True)
         for name in sorted(names):
+            if here == src and name == CAPABILITIES:
+                continue  # what the template runs, read by `runnable`; not part of the project
             path, target = here / name, out / name
             if path.suffix in _RENDERED:
                 text = path.read_text(encoding="utf-8")

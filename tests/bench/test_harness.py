@@ -1,5 +1,6 @@
 """The generated device harnesses: layout, the pure-Kotlin core compiled with kotlinc and checked
-against the Python implementation, ktlint on the Kotlin and Gradle scripts, Swift syntax."""
+against the Python implementation, ktlint on the Kotlin and Gradle scripts, Swift syntax, and
+`bench harness` refusing (one line, exit 2) any bundle a harness cannot run."""
 
 from __future__ import annotations
 
@@ -15,15 +16,35 @@ from click.testing import CliRunner
 from toolchain import KOTLIN_CORE, require_tool, run_kotlin, swift_errors
 from mobilekit.bench import results as res
 from mobilekit.bench.harness import generate
-from mobilekit.bundle import sha256
+from mobilekit.bundle import sha256, write_manifest
 from mobilekit.cli_bench import bench
+from demo_apps.conftest import build_standin_translator_bundle
 from test_importer import fake_bundle
 from test_results import sample_result
 
 
+def runnable_fake(root: Path) -> Path:
+    """The importer's fake bundle (ONNX + TFLite) plus what the harnesses need: golden inputs
+    and a Core ML package, so that both platforms have something to run."""
+    fake_bundle(root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    golden = root / "assets" / "golden"
+    golden.mkdir(parents=True)
+    np.save(golden / "inputs.image.npy", np.zeros((2, 3, 8, 8), np.float32))
+    (golden / "index.json").write_text(json.dumps({"samples": 2, "inputs": {"image": {"file": "inputs.image.npy"}}}))
+    pkg = root / "coreml" / "Fake.mlpackage"
+    pkg.mkdir(parents=True)
+    (pkg / "Manifest.json").write_text("{}")
+    manifest["artifacts"].append({**manifest["artifacts"][0], "target": "coreml", "variant": "fp16", "path": "coreml/Fake.mlpackage",
+                                  "precision": "fp16", "sha256": sha256(pkg), "size_bytes": 2})
+    manifest["golden"] = "assets/golden/"
+    write_manifest(root, manifest)
+    return root
+
+
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory) -> Path:
-    root = fake_bundle(tmp_path_factory.mktemp("harness") / "fake")
+    root = runnable_fake(tmp_path_factory.mktemp("harness") / "fake")
     result = CliRunner().invoke(bench, ["harness", str(root)])
     assert result.exit_code == 0, result.output
     return root / "harness"
@@ -45,7 +66,8 @@ def test_layout_and_rendering(harness):
     assert "Firebase Test Lab" in readme and "adb shell am instrument" in readme
     record = json.loads((android / "mobilekit-harness.json").read_text())
     assert [a["path"] for a in record["artifacts"]] == ["onnx/model.onnx", "tflite/model.tflite"]
-    assert "no coreml artifact" in (ios / "README.md").read_text()
+    assert "`coreml/Fake.mlpackage`" in (ios / "README.md").read_text()
+    assert not (android / "harness.json").exists()  # the template's capability file stays in the template
     for script in [*android.glob("scripts/*.sh"), *ios.glob("scripts/*.sh")]:
         assert script.stat().st_mode & stat.S_IXUSR, script
         subprocess.run(["bash", "-n", str(script)], check=True)
@@ -132,3 +154,84 @@ def test_swift_files_parse_without_errors(harness):
     for f in files:
         assert swift_errors(f.read_bytes()) == [], f
     assert swift_errors(b"func broken( {\n  let x = \n}\n")  # the check does catch errors
+
+
+# -- what a harness cannot run is refused, with one line -----------------------------------------
+
+def _edit(root: Path, change) -> Path:
+    manifest = json.loads((root / "manifest.json").read_text())
+    change(manifest)
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return root
+
+
+def _refused(root: Path, *args: str) -> str:
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    result = CliRunner().invoke(bench, ["harness", str(root), *args])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output, result.output
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before  # nothing written
+    return lines[0]
+
+
+def _no_target(platform_targets):
+    def change(m):
+        m["artifacts"] = [a for a in m["artifacts"] if a["target"] not in platform_targets]
+    return change
+
+
+def _failed(m):
+    for a in m["artifacts"]:
+        if a["target"] == "coreml":
+            a.update(status="failed", error="coremltools: conversion failed")
+
+
+def _executorch_only(m):
+    m["artifacts"] = [{**m["artifacts"][0], "target": "executorch", "path": "executorch/model.pte"}]
+
+
+@pytest.mark.parametrize("change, args, words", [
+    (_no_target({"coreml"}), [], ["the ios harness cannot run bundle 'fake'", "no coreml artifact", "--platform android"]),
+    (_failed, ["--platform", "ios"], ["no coreml artifact that did not fail"]),
+    (_no_target({"tflite", "onnx"}), ["--platform", "android"], ["the android harness", "no tflite or onnx artifact", "--platform ios"]),
+    (_executorch_only, [], ["the android harness", "no tflite or onnx artifact", "Re-export"]),
+    (lambda m: m.update(task="text_generation"), ["--platform", "android"], ["runs image_classification, generic, translation bundles, not text_generation"]),
+])
+def test_bench_harness_refuses_what_a_harness_cannot_run(tmp_path, change, args, words):
+    root = _edit(runnable_fake(tmp_path / "fake"), change)
+    line = _refused(root, *args)
+    for w in words:
+        assert w in line, line
+
+
+def test_bench_harness_refuses_a_bundle_without_golden_inputs(tmp_path):
+    root = runnable_fake(tmp_path / "fake")
+    (root / "assets/golden/index.json").unlink()
+    assert "golden inputs (assets/golden/index.json) are missing" in _refused(root, "--platform", "android")
+
+
+def _translation_fake(root: Path, decoder_variant: str = "fp32") -> Path:
+    """The demo tests' stand-in translation bundle (contract manifest, golden sentences, TFLite and
+    ONNX encoder/decoder fp32 pairs), its decoders relabelled `decoder_variant`."""
+    build_standin_translator_bundle(root)
+
+    def change(m):
+        for a in m["artifacts"]:
+            if a["graph"] == "decoder":
+                a["variant"] = decoder_variant
+    return _edit(root, change)
+
+
+def test_translation_bundles_get_an_android_harness_and_need_a_pair_and_golden_sentences(tmp_path):
+    ok = _translation_fake(tmp_path / "ok")
+    result = CliRunner().invoke(bench, ["harness", str(ok), "--platform", "android"])
+    assert result.exit_code == 0, result.output
+    assert (ok / "harness/android/benchmark/src/androidTest/kotlin/dev/mobilekit/bench/Seq2SeqBackend.kt").is_file()
+    # both platforms by default: the iOS harness has no Core ML pair to run here, so the line says what does run
+    line = _refused(ok)
+    assert "the ios harness cannot run bundle 'translator'" in line and "--platform android" in line, line
+    mixed = _translation_fake(tmp_path / "mixed", decoder_variant="fp16")
+    assert "no tflite or onnx encoder and decoder of one variant" in _refused(mixed, "--platform", "android")
+    (ok / "assets/golden/translation.json").unlink()
+    assert "golden sentences (assets/golden/translation.json) are missing" in _refused(ok, "--platform", "android")

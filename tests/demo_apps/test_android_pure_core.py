@@ -253,7 +253,8 @@ def test_errors_are_one_line_each(core):
 @pytest.mark.slow
 def test_one_thread_per_model_makes_runs_and_closes_it_and_delivers_on_main(core):
     w = core["worker"]
-    for key in ("load", "run", "job_error", "oom", "after_error", "load_error", "run_without_model", "reload",
+    assert w["call"]["value"] == "model-digits"  # manifests are read there too, not in composition
+    for key in ("call", "load", "run", "job_error", "oom", "after_error", "load_error", "run_without_model", "reload",
                 "after_close", "load_after_close"):
         assert w[key]["delivered_on"] == "main", key  # UI state changes on the main thread only
         assert w[key]["busy_after"] is False, key  # busy is never left stuck

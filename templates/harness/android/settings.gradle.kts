@@ -8,6 +8,11 @@ pluginManagement {
     }
 }
 
+// jvmToolchain(17): Gradle downloads a JDK 17 when none is installed (foojay resolver).
+plugins {
+    id("org.gradle.toolchains.foojay-resolver-convention") version "0.9.0"
+}
+
 dependencyResolutionManagement {
     repositoriesMode.set(RepositoriesMode.FAIL_ON_PROJECT_REPOS)
     repositories {

@@ -20,6 +20,26 @@ class AssetBundle(
     fun model(relative: String): MappedByteBuffer = FileUtil.loadMappedFile(context, "$folder/$relative")
 
     companion object {
+        /**
+         * Every scaffolded image-classification bundle (digits first, then by name), or the
+         * reason there is none. Reads manifests: call it off the main thread.
+         */
+        fun classifiers(context: Context): Result<List<AssetBundle>> {
+            val names =
+                context.assets
+                    .list(BundlePaths.BUNDLES)
+                    ?.sorted()
+                    .orEmpty()
+            val found =
+                names
+                    .mapNotNull { open(context, BundlePaths.manifestOf(it)).getOrNull() }
+                    .filter { it.manifest.task == "image_classification" }
+                    .sortedBy { if (it.manifest.name == "digits") "" else it.manifest.name }
+            if (found.isNotEmpty()) return Result.success(found)
+            // No classifier: say what to scaffold (the digits bundle's own message).
+            return open(context, BundlePaths.DIGITS_MANIFEST).map { listOf(it) }
+        }
+
         /** The bundle, or the reason it cannot be used (not scaffolded into this build, or a bad manifest). */
         fun open(
             context: Context,

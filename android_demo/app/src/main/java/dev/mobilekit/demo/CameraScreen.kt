@@ -2,16 +2,15 @@ package dev.mobilekit.demo
 
 import android.Manifest
 import android.content.pm.PackageManager
-import android.graphics.Bitmap
-import android.graphics.Matrix
 import androidx.activity.compose.rememberLauncherForActivityResult
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.camera.core.CameraSelector
 import androidx.camera.core.ImageAnalysis
-import androidx.camera.core.ImageProxy
 import androidx.camera.core.Preview
+import androidx.camera.core.UseCaseGroup
 import androidx.camera.lifecycle.ProcessCameraProvider
 import androidx.camera.view.PreviewView
+import androidx.compose.foundation.Canvas
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
@@ -20,7 +19,10 @@ import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material3.Button
+import androidx.compose.material3.DropdownMenu
+import androidx.compose.material3.DropdownMenuItem
 import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.Surface
 import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
@@ -33,19 +35,26 @@ import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.geometry.Offset
+import androidx.compose.ui.geometry.Size
+import androidx.compose.ui.graphics.Color
+import androidx.compose.ui.graphics.drawscope.Stroke
+import androidx.compose.ui.layout.onSizeChanged
 import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.unit.dp
 import androidx.compose.ui.viewinterop.AndroidView
 import androidx.core.content.ContextCompat
+import androidx.core.view.doOnLayout
 import androidx.lifecycle.compose.LocalLifecycleOwner
-import dev.mobilekit.core.LatencySummary
-import dev.mobilekit.core.LatencyWindow
+import androidx.lifecycle.viewmodel.compose.viewModel
+import dev.mobilekit.core.CameraChoice
+import dev.mobilekit.core.Lens
+import dev.mobilekit.core.ModelState
 import java.util.Locale
-import java.util.concurrent.Executors
 
-/** Live classification: CameraX preview, and the latest frame classified on a background thread. */
+/** Live classification: CameraX preview, a guide box around exactly what the model sees, the latest frame's labels. */
 @Composable
-fun CameraScreen() {
+fun CameraScreen(model: CameraViewModel = viewModel()) {
     val context = LocalContext.current
     var granted by remember {
         mutableStateOf(ContextCompat.checkSelfPermission(context, Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED)
@@ -59,112 +68,152 @@ fun CameraScreen() {
         }
         return
     }
-    val bundle = remember { AssetBundle.open(context, BundlePaths.DIGITS_MANIFEST) }
-    bundle.exceptionOrNull()?.let {
-        Message(it.message ?: "no bundle")
+    val state = model.state
+    if (state is ModelState.Failed && model.options.isEmpty()) {
+        Message(state.message) // no bundle to offer: nothing else to show
         return
     }
-    var preferGpu by remember { mutableStateOf(true) }
-    val classifier = remember(preferGpu) { runCatching { ImageClassifier(bundle.getOrThrow(), preferGpu) } }
-    classifier.exceptionOrNull()?.let {
-        Message("Could not load the model: ${it.message}")
-        return
-    }
-    ClassifierPreview(classifier.getOrThrow(), preferGpu) { preferGpu = it }
-}
-
-@Composable
-private fun ClassifierPreview(
-    classifier: ImageClassifier,
-    preferGpu: Boolean,
-    onPreferGpu: (Boolean) -> Unit,
-) {
-    val context = LocalContext.current
-    val lifecycleOwner = LocalLifecycleOwner.current
-    var result by remember { mutableStateOf<Classification?>(null) }
-    var stats by remember { mutableStateOf<LatencySummary?>(null) }
-    val window = remember(classifier) { LatencyWindow(capacity = 100) }
-    // One thread for analysis: frames never pile up (keep-only-latest) and the model is never shared.
-    val executor = remember(classifier) { Executors.newSingleThreadExecutor() }
-    val previewView = remember { PreviewView(context) }
-    val mainExecutor = remember { ContextCompat.getMainExecutor(context) }
-
-    DisposableEffect(classifier) {
-        onDispose {
-            // Closed on the analysis thread, after any frame still being classified.
-            executor.execute { classifier.close() }
-            executor.shutdown()
-        }
-    }
-    // Declared after the effect above, so disposed before it: the camera stops sending frames first.
-    DisposableEffect(lifecycleOwner, classifier) {
-        val future = ProcessCameraProvider.getInstance(context)
-        future.addListener({
-            val provider = future.get()
-            val preview = Preview.Builder().build().also { it.setSurfaceProvider(previewView.surfaceProvider) }
-            val analysis =
-                ImageAnalysis
-                    .Builder()
-                    .setBackpressureStrategy(ImageAnalysis.STRATEGY_KEEP_ONLY_LATEST)
-                    .setOutputImageFormat(ImageAnalysis.OUTPUT_IMAGE_FORMAT_RGBA_8888)
-                    .build()
-            analysis.setAnalyzer(executor) { image ->
-                val r = image.use { classify(classifier, it) }
-                window.add(r.inferenceMs)
-                val s = window.summary()
-                mainExecutor.execute {
-                    result = r
-                    stats = s
-                }
-            }
-            provider.unbindAll()
-            provider.bindToLifecycle(lifecycleOwner, CameraSelector.DEFAULT_BACK_CAMERA, preview, analysis)
-        }, mainExecutor)
-        onDispose {
-            if (future.isDone) future.get().unbindAll()
-        }
-    }
-
+    var cameraError by remember { mutableStateOf<String?>(null) }
     Box(Modifier.fillMaxSize()) {
-        AndroidView(factory = { previewView }, modifier = Modifier.fillMaxSize())
+        CameraPreview(model) { cameraError = it }
+        Guide(model)
         Surface(
             color = MaterialTheme.colorScheme.surface.copy(alpha = 0.85f),
             modifier = Modifier.align(Alignment.BottomCenter).fillMaxWidth(),
         ) {
-            Column(Modifier.padding(16.dp)) {
-                Text(classifier.description, style = MaterialTheme.typography.labelMedium)
-                result?.let { r ->
+            Column(Modifier.padding(16.dp), verticalArrangement = Arrangement.spacedBy(4.dp)) {
+                VariantPicker(model)
+                when (state) {
+                    is ModelState.Loading -> Text("Loading ${state.what}…")
+                    is ModelState.Failed -> Text(state.message, color = MaterialTheme.colorScheme.error)
+                    is ModelState.Ready -> Text(String.format(Locale.US, "on %s, loaded in %.0f ms", state.backend, state.loadMs))
+                    ModelState.Idle -> Unit
+                }
+                cameraError?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+                model.frameError?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+                model.last?.let { r ->
                     for (p in r.top) {
                         Text(String.format(Locale.US, "%s  %.1f%%", p.label, 100f * p.probability), style = MaterialTheme.typography.titleMedium)
                     }
                     Text(String.format(Locale.US, "inference %.2f ms, preprocessing %.2f ms", r.inferenceMs, r.preprocessMs))
                 }
-                stats?.let { s ->
-                    Text(String.format(Locale.US, "last %d frames: p50 %.2f ms, p90 %.2f ms, mean %.2f ms", s.count, s.p50, s.p90, s.mean))
-                }
                 Row(verticalAlignment = Alignment.CenterVertically) {
                     Text("GPU delegate when supported")
-                    Switch(checked = preferGpu, onCheckedChange = onPreferGpu, modifier = Modifier.padding(start = 8.dp))
+                    Switch(
+                        checked = model.preferGpu,
+                        onCheckedChange = { model.setGpu(it) },
+                        enabled = state !is ModelState.Loading,
+                        modifier = Modifier.padding(start = 8.dp),
+                    )
                 }
             }
         }
     }
 }
 
-/** An upright ARGB copy of the frame, classified. */
-private fun classify(
-    classifier: ImageClassifier,
-    image: ImageProxy,
-): Classification {
-    var bitmap = image.toBitmap()
-    val rotation = image.imageInfo.rotationDegrees
-    if (rotation != 0) {
-        val m = Matrix().apply { postRotate(rotation.toFloat()) }
-        bitmap = Bitmap.createBitmap(bitmap, 0, 0, bitmap.width, bitmap.height, m, true)
+/**
+ * The preview, bound to this screen's lifecycle once laid out: with the preview's ViewPort, so
+ * the analysed frames are cropped to what the preview shows. The back camera, else the front
+ * one, else [onError] says so; nothing is bound after the screen is gone.
+ */
+@Composable
+private fun CameraPreview(
+    model: CameraViewModel,
+    onError: (String?) -> Unit,
+) {
+    val context = LocalContext.current
+    val lifecycleOwner = LocalLifecycleOwner.current
+    val previewView = remember { PreviewView(context).apply { scaleType = PreviewView.ScaleType.FILL_CENTER } }
+    DisposableEffect(lifecycleOwner) {
+        var disposed = false
+        var bound: ProcessCameraProvider? = null
+        val future = ProcessCameraProvider.getInstance(context)
+        val analysis =
+            ImageAnalysis
+                .Builder()
+                .setBackpressureStrategy(ImageAnalysis.STRATEGY_KEEP_ONLY_LATEST)
+                .setOutputImageFormat(ImageAnalysis.OUTPUT_IMAGE_FORMAT_RGBA_8888)
+                .build()
+                .also { it.setAnalyzer(model.analyzerExecutor, model.analyzer) }
+        val preview = Preview.Builder().build().also { it.setSurfaceProvider(previewView.surfaceProvider) }
+        future.addListener({
+            previewView.doOnLayout {
+                if (disposed) return@doOnLayout
+                try {
+                    val provider = future.get()
+                    val lens =
+                        CameraChoice.pick(
+                            hasBack = runCatching { provider.hasCamera(CameraSelector.DEFAULT_BACK_CAMERA) }.getOrDefault(false),
+                            hasFront = runCatching { provider.hasCamera(CameraSelector.DEFAULT_FRONT_CAMERA) }.getOrDefault(false),
+                        )
+                    if (lens == null) {
+                        onError(CameraChoice.NO_CAMERA)
+                        return@doOnLayout
+                    }
+                    val selector = if (lens == Lens.BACK) CameraSelector.DEFAULT_BACK_CAMERA else CameraSelector.DEFAULT_FRONT_CAMERA
+                    val group = UseCaseGroup.Builder().addUseCase(preview).addUseCase(analysis)
+                    previewView.viewPort?.let { group.setViewPort(it) } // null only if not attached: the core then maps by view size
+                    provider.bindToLifecycle(lifecycleOwner, selector, group.build())
+                    bound = provider
+                    onError(if (lens == Lens.FRONT) "No back camera: using the front one." else null)
+                } catch (e: Exception) {
+                    onError(CameraChoice.bindFailed(e))
+                }
+            }
+        }, ContextCompat.getMainExecutor(context))
+        onDispose {
+            disposed = true
+            analysis.clearAnalyzer()
+            bound?.unbind(preview, analysis)
+        }
     }
-    val pixels = IntArray(bitmap.width * bitmap.height)
-    bitmap.getPixels(pixels, 0, bitmap.width, 0, 0, bitmap.width, bitmap.height)
-    return classifier.classify(pixels, bitmap.width, bitmap.height)
+    AndroidView(
+        factory = { previewView },
+        modifier =
+            Modifier.fillMaxSize().onSizeChanged {
+                model.viewWidth = it.width
+                model.viewHeight = it.height
+            },
+    )
+}
+
+/** The framing guide: the region of the last frame the model saw, where the preview shows it. */
+@Composable
+private fun Guide(model: CameraViewModel) {
+    val plan = model.last?.plan ?: return
+    val color = MaterialTheme.colorScheme.primary
+    Canvas(Modifier.fillMaxSize()) {
+        val g = plan.guide(size.width.toInt(), size.height.toInt())
+        val dim = Color.Black.copy(alpha = 0.3f) // what the model does not see
+        val bottom = g.top + g.height
+        drawRect(dim, Offset.Zero, Size(size.width, g.top))
+        drawRect(dim, Offset(0f, bottom), Size(size.width, size.height - bottom))
+        drawRect(dim, Offset(0f, g.top), Size(g.left, g.height))
+        drawRect(dim, Offset(g.left + g.width, g.top), Size(size.width - g.left - g.width, g.height))
+        drawRect(color, Offset(g.left, g.top), Size(g.width, g.height), style = Stroke(width = 3.dp.toPx()))
+    }
+}
+
+/** The variant picker: every TFLite artifact of the scaffolded bundles, with its status and host vs device latency. */
+@Composable
+private fun VariantPicker(model: CameraViewModel) {
+    var open by remember { mutableStateOf(false) }
+    val selected = model.selected ?: return
+    Box {
+        OutlinedButton(onClick = { open = true }, enabled = model.state !is ModelState.Loading) { Text(selected.label) }
+        DropdownMenu(expanded = open, onDismissRequest = { open = false }) {
+            for (option in model.options) {
+                DropdownMenuItem(
+                    text = { Text("${option.label} (${option.choice.precision}, ${option.choice.status}, ${option.choice.hostLatency})") },
+                    onClick = {
+                        open = false
+                        model.select(option)
+                    },
+                )
+            }
+        }
+    }
+    Text(selected.choice.summary(model.device), style = MaterialTheme.typography.labelMedium)
 }
 
 @Composable

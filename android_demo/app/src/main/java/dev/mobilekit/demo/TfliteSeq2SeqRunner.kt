@@ -5,23 +5,28 @@ import dev.mobilekit.core.BpeTokenizer
 import dev.mobilekit.core.DecoderWiring
 import dev.mobilekit.core.Feed
 import dev.mobilekit.core.ManifestException
+import dev.mobilekit.core.ModelChoice
 import dev.mobilekit.core.Seq2SeqRunner
 import dev.mobilekit.core.TranslationConfig
 import dev.mobilekit.core.Translator
+import dev.mobilekit.core.rewound
 import java.nio.ByteBuffer
 
 /**
  * The translation bundle's two TFLite graphs behind the core's [Seq2SeqRunner]: the encoder runs
  * once per sentence, the decoder once per token with its KV cache fed back (`present_*` of one
  * step becomes `past_*` of the next, zeros at step 0), as [DecoderWiring] reads from the manifest.
+ * The encoder and decoder are one [ModelChoice]: the pair the SDK verified together, never mixed.
+ * Made, run and closed on the Translate screen's model thread ([dev.mobilekit.core.ModelWorker]).
  */
 class TfliteSeq2SeqRunner(
     bundle: AssetBundle,
     private val config: TranslationConfig,
+    choice: ModelChoice,
     preferGpu: Boolean,
 ) : Seq2SeqRunner {
-    private val encoderArtifact = bundle.manifest.artifact("tflite", graph = "encoder")
-    private val decoderArtifact = bundle.manifest.artifact("tflite", graph = "decoder")
+    private val encoderArtifact = choice.artifact("encoder")
+    private val decoderArtifact = choice.artifact("decoder")
     private val encoder = LiteRtModel.create(bundle.model(encoderArtifact.path), preferGpu, threads = 2)
     private val decoder = LiteRtModel.create(bundle.model(decoderArtifact.path), preferGpu, threads = 2)
     private val wiring = DecoderWiring.plan(config)
@@ -109,16 +114,18 @@ class TfliteSeq2SeqRunner(
     }
 
     companion object {
-        /** Tokenizer + greedy decoding + this runner, all configured from the bundle's manifest. */
+        /** Tokenizer + greedy decoding + this runner over [choice]'s pair, all configured from the bundle's manifest. */
         fun translator(
             bundle: AssetBundle,
+            choice: ModelChoice,
             preferGpu: Boolean,
         ): Pair<Translator, String> {
             val config =
                 bundle.manifest.translation
                     ?: throw ManifestException("bundle '${bundle.manifest.name}' is not a translation bundle")
             val tokenizer = BpeTokenizer.fromJson(bundle.text(config.tokenizer))
-            val runner = TfliteSeq2SeqRunner(bundle, config, preferGpu)
+            if (choice.target != "tflite") throw ManifestException("the app runs TFLite pairs; ${choice.label} is ${choice.target}")
+            val runner = TfliteSeq2SeqRunner(bundle, config, choice, preferGpu)
             return Translator(tokenizer, config, runner) to runner.backend
         }
     }

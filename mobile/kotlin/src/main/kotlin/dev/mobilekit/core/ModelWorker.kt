@@ -95,6 +95,12 @@ class ModelWorker<M : AutoCloseable>(
 
     private fun current(): M = model ?: throw IllegalStateException("no model is loaded")
 
+    /** [work] on the worker thread without the model (reading a bundle's manifests, say); the outcome to [done]. */
+    fun <R> call(
+        work: () -> R,
+        done: (Result<R>) -> Unit,
+    ) = submit(done, work)
+
     private fun <R> submit(
         done: (Result<R>) -> Unit,
         work: () -> R,

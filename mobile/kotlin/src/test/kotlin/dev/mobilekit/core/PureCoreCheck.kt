@@ -115,6 +115,7 @@ private fun worker(): Map<String, Any?> {
         )
     }
     val probes = ArrayList<Probe>()
+    out["call"] = await<String> { done -> w.call({ Thread.currentThread().name }, done) }
     out["load"] = await<Probe> { done -> w.load({ Probe().also { probes += it } }, done) }
     out["run"] = await<String> { done -> w.run({ p -> "${p.madeOn}|${Thread.currentThread().name}" }, done) }
     out["job_error"] = await<String> { done -> w.run({ _ -> throw IllegalStateException("tokenizer: bad id 9999") }, done) }

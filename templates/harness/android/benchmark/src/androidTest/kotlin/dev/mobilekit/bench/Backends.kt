@@ -7,6 +7,7 @@ import dev.mobilekit.core.Artifact
 import dev.mobilekit.core.BenchSession
 import dev.mobilekit.core.Golden
 import dev.mobilekit.core.Tensors
+import dev.mobilekit.core.rewound
 import org.tensorflow.lite.DataType
 import org.tensorflow.lite.Delegate
 import org.tensorflow.lite.Interpreter
@@ -17,6 +18,7 @@ import java.io.File
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
 import java.nio.FloatBuffer
+import java.nio.IntBuffer
 import java.nio.LongBuffer
 
 /** One runtime configuration of one artifact: [init] sets the runtime up, [load] reads the model. */
@@ -36,21 +38,13 @@ class Unsupported(
     message: String,
 ) : Exception(message)
 
-/** LiteRT (TensorFlow Lite) with the CPU/XNNPACK, GPU or NNAPI delegate. */
-class TfliteBackend(
-    private val file: File,
-    private val artifact: Artifact,
-    private val golden: Golden,
-    override val delegate: String,
-    threads: Int,
-) : Backend {
-    override val runtime = "litert"
-    override val backend = if (delegate == "xnnpack" || delegate == "none") "cpu" else delegate
-    override val threads: Int? = if (backend == "cpu") threads else null
-    private var options: Interpreter.Options? = null
-    private val delegates = mutableListOf<Delegate>()
-
-    override fun init() {
+/** LiteRT interpreter options for one delegate configuration; delegates made are added to [delegates] (to be closed). */
+object LiteRtOptions {
+    fun make(
+        delegate: String,
+        threads: Int?,
+        delegates: MutableList<Delegate>,
+    ): Interpreter.Options {
         val o = Interpreter.Options().setNumThreads(threads ?: 1)
         when (delegate) {
             "xnnpack" -> {
@@ -80,7 +74,57 @@ class TfliteBackend(
                 throw IllegalArgumentException("unknown delegate $delegate")
             }
         }
-        options = o
+        return o
+    }
+}
+
+/** ONNX Runtime session options: intra-op [threads], and the NNAPI execution provider when asked. */
+object OrtOptions {
+    fun make(
+        provider: String,
+        threads: Int?,
+    ): OrtSession.SessionOptions {
+        if (provider == "nnapi" && android.os.Build.VERSION.SDK_INT < 27) throw Unsupported("NNAPI needs Android 8.1 (API 27) or newer")
+        val o = OrtSession.SessionOptions()
+        o.setIntraOpNumThreads(threads ?: 1)
+        if (provider == "nnapi") o.addNnapi()
+        return o
+    }
+
+    /** An ONNX Runtime tensor of [dtype] as the manifest declares it (int32 stays int32). */
+    fun tensor(
+        env: OrtEnvironment,
+        floats: () -> FloatArray,
+        longs: () -> LongArray,
+        dtype: String,
+        shape: IntArray,
+    ): OnnxTensor {
+        val dims = shape.map { it.toLong() }.toLongArray()
+        return when (dtype) {
+            "int32" -> OnnxTensor.createTensor(env, IntBuffer.wrap(longs().let { l -> IntArray(l.size) { l[it].toInt() } }), dims)
+            "int64" -> OnnxTensor.createTensor(env, LongBuffer.wrap(longs()), dims)
+            "float32" -> OnnxTensor.createTensor(env, FloatBuffer.wrap(floats()), dims)
+            else -> throw IllegalArgumentException("unsupported ONNX input dtype $dtype")
+        }
+    }
+}
+
+/** LiteRT (TensorFlow Lite) with the CPU/XNNPACK, GPU or NNAPI delegate. */
+class TfliteBackend(
+    private val file: File,
+    private val artifact: Artifact,
+    private val golden: Golden,
+    override val delegate: String,
+    threads: Int,
+) : Backend {
+    override val runtime = "litert"
+    override val backend = if (delegate == "xnnpack" || delegate == "none") "cpu" else delegate
+    override val threads: Int? = if (backend == "cpu") threads else null
+    private var options: Interpreter.Options? = null
+    private val delegates = mutableListOf<Delegate>()
+
+    override fun init() {
+        options = LiteRtOptions.make(delegate, threads, delegates)
     }
 
     override fun load(): BenchSession {
@@ -119,8 +163,9 @@ private class TfliteSession(
 
     override fun infer(sample: Int) {
         val inputs = feeds[sample % feeds.size]
-        for (b in inputs.values) (b as ByteBuffer).rewind()
-        for (b in outputs.values) (b as ByteBuffer).rewind()
+        // rewound(), not rewind(): ByteBuffer.rewind() returning ByteBuffer is missing before API 26 (core/Buffers.kt).
+        for (b in inputs.values) (b as ByteBuffer).rewound()
+        for (b in outputs.values) (b as ByteBuffer).rewound()
         interpreter.runSignature(inputs, outputs, key)
     }
 
@@ -161,8 +206,7 @@ private class TfliteSession(
                 }
             }
         }
-        b.rewind()
-        return b
+        return b.rewound()
     }
 }
 
@@ -183,13 +227,7 @@ class OrtBackend(
 
     override fun init() {
         env = OrtEnvironment.getEnvironment()
-        val o = OrtSession.SessionOptions()
-        o.setIntraOpNumThreads(threads ?: 1)
-        if (provider == "nnapi") {
-            if (android.os.Build.VERSION.SDK_INT < 27) throw Unsupported("NNAPI needs Android 8.1 (API 27) or newer")
-            o.addNnapi()
-        }
-        options = o
+        options = OrtOptions.make(provider, threads)
     }
 
     override fun load(): BenchSession {
@@ -211,14 +249,7 @@ private class OrtBenchSession(
         (0 until golden.samples).map { i ->
             artifact.inputs.associate { t ->
                 val sample = golden.input(t.name, i)
-                val shape = sample.shape.map { it.toLong() }.toLongArray()
-                val tensor =
-                    if (t.dtype.startsWith("int")) {
-                        OnnxTensor.createTensor(env, LongBuffer.wrap(sample.longs()), shape)
-                    } else {
-                        OnnxTensor.createTensor(env, FloatBuffer.wrap(sample.floats()), shape)
-                    }
-                t.tensor to tensor
+                t.tensor to OrtOptions.tensor(env, { sample.floats() }, { sample.longs() }, t.dtype, sample.shape)
             }
         }
 

@@ -8,10 +8,14 @@ import dev.mobilekit.core.Artifact
 import dev.mobilekit.core.BenchProtocol
 import dev.mobilekit.core.BenchResult
 import dev.mobilekit.core.BundleManifest
+import dev.mobilekit.core.Choices
 import dev.mobilekit.core.DeviceInfo
 import dev.mobilekit.core.Golden
 import dev.mobilekit.core.RunConfig
 import dev.mobilekit.core.Sha256
+import dev.mobilekit.core.Stats
+import dev.mobilekit.core.TranslationBench
+import dev.mobilekit.core.TranslationGolden
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
@@ -20,6 +24,9 @@ import java.io.File
 /**
  * Benchmarks every .tflite (CPU/XNNPACK, GPU, NNAPI) and .onnx (CPU, NNAPI) artifact of the
  * bundle on this device and writes one `mobilekit.bench/1` JSON file per configuration.
+ * A translation bundle is benchmarked per encoder/decoder pair: greedy decoding of every golden
+ * sentence with the KV cache, one measured run per decoder step (per-token latency), ids in the
+ * manifest's dtypes, and the generated ids checked against the golden ones.
  *
  * Instrumentation arguments (`-e name value`, or Firebase Test Lab `--environment-variables`):
  * `runs` (default 50), `warmup` (5), `threads` (4), `only` (comma-separated targets or
@@ -52,16 +59,51 @@ class ModelBenchmarkTest {
         val outDir = File(instrumentation.targetContext.getExternalFilesDir(null), "mobilekit-bench")
         outDir.mkdirs()
         val manifest = BundleManifest.parse(assets.open("manifest.json").use { String(it.readBytes(), Charsets.UTF_8) })
-        val golden = Golden.load { rel -> assets.open(manifest.golden.trimEnd('/') + "/" + rel).use { it.readBytes() } }
+        val read = { rel: String -> assets.open(manifest.goldenDir + "/" + rel).use { it.readBytes() } }
         val device = deviceInfo()
         val failures = mutableListOf<String>()
         var written = 0
-
-        for (artifact in manifest.artifacts.filter { it.runnable && it.target in setOf("tflite", "onnx") }) {
-            if (only.isNotEmpty() && artifact.target !in only && artifact.label !in only) continue
+        val copy = { artifact: Artifact ->
             val file = File(cache, artifact.path)
             file.parentFile?.mkdirs()
             assets.open(artifact.path).use { input -> file.outputStream().use { input.copyTo(it) } }
+            file
+        }
+
+        val config = manifest.translation
+        if (config != null) {
+            val golden = TranslationGolden.parse(String(read(TranslationGolden.FILE), Charsets.UTF_8))
+            for (choice in Choices.of(manifest, listOf("tflite", "onnx"), includeUnverified = true)) {
+                val label = "${choice.target}/${choice.variant}"
+                if (only.isNotEmpty() && choice.target !in only && label !in only) continue
+                val files = choice.artifacts.values.associate { it.path to copy(it) }
+                val decoder = choice.artifact("decoder")
+                val sha = Sha256.of(files.getValue(decoder.path))
+                val hows =
+                    if (choice.target == "tflite") {
+                        listOf("xnnpack", "gpu", "nnapi").filter { it in wanted }
+                    } else {
+                        listOf("ort-cpu" to "cpu", "ort-nnapi" to "nnapi").filter { it.first in wanted }.map { it.second }
+                    }
+                for (how in hows) {
+                    val runtime = if (choice.target == "tflite") "litert" else "onnxruntime"
+                    val backend = Seq2SeqBackend(files, choice, config, runtime, how, threads)
+                    val result = runTranslation(backend, decoder, sha, device, warmup, golden, config)
+                    File(outDir, result.fileName()).writeText(result.toJson())
+                    written++
+                    Log.i(tag, "$label pair $runtime ${backend.backend}: ${result.status} ${result.error ?: ""}")
+                    if (result.status == "failed" && backend.backend == "cpu") failures += "$label $runtime: ${result.error}"
+                }
+            }
+            Log.i(tag, "wrote $written result(s) to ${outDir.absolutePath}")
+            assertTrue("CPU benchmarks failed: $failures", failures.isEmpty())
+            return
+        }
+
+        val golden = Golden.load(read)
+        for (artifact in manifest.artifacts.filter { it.runnable && it.target in setOf("tflite", "onnx") }) {
+            if (only.isNotEmpty() && artifact.target !in only && artifact.label !in only) continue
+            val file = copy(artifact)
             val sha = Sha256.of(file)
             for (backend in backends(artifact, file, golden, threads, wanted)) {
                 val result = runOne(backend, artifact, sha, device, warmup, runs)
@@ -122,6 +164,41 @@ class ModelBenchmarkTest {
         } catch (e: Throwable) {
             val why = "${e.javaClass.simpleName}: ${e.message ?: ""}".take(300)
             BenchResult(tool, device, backend.runtime, version, artifact, sha, config, "failed", why, null)
+        }
+    }
+
+    /** Per-token latency of one pair: every decoder step of every golden sentence is one measured run. */
+    private fun runTranslation(
+        backend: Seq2SeqBackend,
+        decoder: Artifact,
+        sha: String,
+        device: DeviceInfo,
+        warmup: Int,
+        golden: TranslationGolden,
+        config: dev.mobilekit.core.TranslationConfig,
+    ): BenchResult {
+        val sentences = golden.samples.size
+        val version = if (backend.runtime == "litert") BuildConfig.LITERT_VERSION else BuildConfig.ORT_VERSION
+        val warmupSentences = minOf(warmup, sentences)
+        val tool = "mobilekit android harness (androidx.test)"
+        val run = RunConfig(backend.backend, backend.delegate, null, backend.threads, warmupSentences, sentences, "golden sentences, per token")
+        return try {
+            val outcome = TranslationBench.measure(config, golden, warmupSentences, init = { backend.init() }, load = { backend.load() })
+            val encoder = Stats.summarize(outcome.encoderMs)
+            val notes =
+                listOf(
+                    "runs_ms: one decoder step (one token, KV cache fed back) per entry, over all $sentences golden sentences",
+                    String.format(java.util.Locale.US, "encoder: p50 %.3f ms over %d runs", encoder.p50, encoder.count),
+                    "load: encoder and decoder of ${decoder.target}/${decoder.variant} (one verified pair); model.sha256 is the decoder's",
+                    "golden ids: ${outcome.tokenExact}/${outcome.sentences} sentences exact" +
+                        if (outcome.mismatches.isEmpty()) "" else " (differ: ${outcome.mismatches.take(3).joinToString(" | ")})",
+                )
+            BenchResult(tool, device, backend.runtime, version, decoder, sha, run, "ok", null, outcome.timings, notes)
+        } catch (e: Unsupported) {
+            BenchResult(tool, device, backend.runtime, version, decoder, sha, run, "unsupported", e.message, null)
+        } catch (e: Throwable) {
+            val why = "${e.javaClass.simpleName}: ${e.message ?: ""}".take(300)
+            BenchResult(tool, device, backend.runtime, version, decoder, sha, run, "failed", why, null)
         }
     }
 

@@ -1,24 +1,21 @@
 package dev.mobilekit.demo
 
 import android.util.Log
+import dev.mobilekit.core.rewound
 import org.tensorflow.lite.DataType
 import org.tensorflow.lite.Interpreter
 import org.tensorflow.lite.gpu.CompatibilityList
 import org.tensorflow.lite.gpu.GpuDelegate
-import java.nio.Buffer
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
 
 /**
- * Rewinds through [Buffer]: `ByteBuffer.rewind()` returning `ByteBuffer` exists only on newer
- * Android versions, and calling it compiled against a new SDK breaks older devices.
+ * A LiteRT interpreter and the delegate it runs on ("gpu" or "cpu/xnnpack").
+ *
+ * Not thread-safe, and bound to one thread: it is created, run and closed on its model's
+ * [dev.mobilekit.core.ModelWorker] thread, because the GPU delegate's OpenGL backend must run
+ * on the thread that created it. Buffers are rewound through the core's `rewound()` (see Buffers.kt).
  */
-fun ByteBuffer.rewound(): ByteBuffer {
-    (this as Buffer).rewind()
-    return this
-}
-
-/** A LiteRT interpreter and the delegate it runs on ("gpu" or "cpu/xnnpack"). */
 class LiteRtModel(
     val interpreter: Interpreter,
     val backend: String,
@@ -54,31 +51,44 @@ class LiteRtModel(
         private const val TAG = "LiteRt"
 
         /**
-         * The GPU delegate when this device supports it and the model runs on it; otherwise the CPU
-         * with XNNPACK on [threads] threads.
+         * The GPU delegate when this device supports it and the model both builds and passes
+         * [probe] on it (one real inference: some GPU failures only show at the first run);
+         * otherwise the CPU with XNNPACK on [threads] threads, which must pass [probe] too.
+         * Call it on the thread that will run the model.
          */
         fun create(
             model: ByteBuffer,
             preferGpu: Boolean = true,
             threads: Int = 4,
+            probe: (LiteRtModel) -> Unit = {},
         ): LiteRtModel {
             if (preferGpu) {
                 val compat = CompatibilityList()
                 if (compat.isDelegateSupportedOnThisDevice) {
+                    var made: LiteRtModel? = null
                     var delegate: GpuDelegate? = null
                     try {
                         delegate = GpuDelegate(compat.bestOptionsForThisDevice)
                         val options = Interpreter.Options().addDelegate(delegate)
-                        return LiteRtModel(Interpreter(model, options), "gpu", delegate)
+                        made = LiteRtModel(Interpreter(model, options), "gpu", delegate)
+                        probe(made)
+                        return made
                     } catch (e: Exception) {
-                        // Some ops have no GPU kernel: fall back rather than fail.
+                        // Some ops have no GPU kernel, some drivers fail at the first run: fall back rather than fail.
                         Log.w(TAG, "GPU delegate failed, using the CPU: ${e.message}")
-                        delegate?.close()
+                        if (made != null) made.close() else delegate?.close()
                     }
                 }
             }
             val options = Interpreter.Options().setNumThreads(threads).setUseXNNPACK(true)
-            return LiteRtModel(Interpreter(model, options), "cpu/xnnpack x$threads", null)
+            val cpu = LiteRtModel(Interpreter(model, options), "cpu/xnnpack x$threads", null)
+            try {
+                probe(cpu)
+            } catch (e: Exception) {
+                cpu.close()
+                throw e
+            }
+            return cpu
         }
 
         /** Writes [values] into [buffer] as the tensor's type (float, or int8/uint8 quantized). */

@@ -1,0 +1,162 @@
+package dev.mobilekit.demo
+
+import android.app.Application
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateListOf
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.setValue
+import androidx.core.content.ContextCompat
+import androidx.lifecycle.AndroidViewModel
+import dev.mobilekit.core.Choices
+import dev.mobilekit.core.Errors
+import dev.mobilekit.core.LatencySummary
+import dev.mobilekit.core.LatencyWindow
+import dev.mobilekit.core.ModelChoice
+import dev.mobilekit.core.ModelState
+import dev.mobilekit.core.ModelWorker
+import dev.mobilekit.core.Stats
+import dev.mobilekit.core.Translator
+import java.util.Locale
+
+/** One generated token as shown: its text and how long its decoder step took. */
+data class TokenTiming(
+    val token: String,
+    val ms: Double,
+)
+
+/** A loaded encoder/decoder pair with its tokenizer, and the delegate it runs on. */
+class LoadedTranslator(
+    val translator: Translator,
+    val backend: String,
+) : AutoCloseable {
+    override fun close() = translator.close()
+}
+
+/**
+ * The Translate screen's state, kept across rotation. The translator lives on one [ModelWorker]
+ * thread: loaded, run and closed there; every outcome (text, tokens, errors) comes back on the
+ * main thread, and `busy` is cleared on every path.
+ */
+class TranslateViewModel(
+    app: Application,
+) : AndroidViewModel(app) {
+    private val main = ContextCompat.getMainExecutor(app)
+    private val worker = ModelWorker<LoadedTranslator>("model-translate") { main.execute(it) }
+    private var bundle: AssetBundle? = null
+
+    var choices by mutableStateOf<List<ModelChoice>>(emptyList())
+        private set
+    var selected by mutableStateOf<ModelChoice?>(null)
+        private set
+    var preferGpu by mutableStateOf(false) // a small decoder step is usually faster on the CPU
+        private set
+    var state by mutableStateOf<ModelState>(ModelState.Loading("reading the bundle"))
+        private set
+    var input by mutableStateOf("the cat eats an apple .")
+    var output by mutableStateOf("")
+        private set
+    var summary by mutableStateOf("")
+        private set
+    var error by mutableStateOf<String?>(null)
+        private set
+    var busy by mutableStateOf(false)
+        private set
+    var device by mutableStateOf<LatencySummary?>(null)
+        private set
+    val tokens = mutableStateListOf<TokenTiming>()
+
+    // Every decoder step timed on this device for the loaded pair (worker thread only).
+    private var steps = LatencyWindow(capacity = 1000)
+
+    init {
+        worker.call({ AssetBundle.open(app, BundlePaths.TRANSLATOR_MANIFEST).getOrThrow() }) { r ->
+            r
+                .onSuccess { b ->
+                    bundle = b
+                    choices = Choices.of(b.manifest, listOf("tflite"), includeUnverified = true)
+                    val first = choices.firstOrNull()
+                    if (first == null) {
+                        state = ModelState.Failed("Bundle '${b.manifest.name}' has no TFLite encoder/decoder pair: re-export with the tflite target.")
+                    } else {
+                        select(first)
+                    }
+                }.onFailure { state = ModelState.Failed(Errors.describe(it)) }
+        }
+    }
+
+    /** Loads [choice]'s encoder and decoder, as one pair, on the model thread. */
+    fun select(
+        choice: ModelChoice,
+        gpu: Boolean = preferGpu,
+    ) {
+        val b = bundle ?: return
+        if (busy) return
+        selected = choice
+        preferGpu = gpu
+        device = null
+        val what = "${choice.target} ${choice.variant}"
+        state = ModelState.Loading(what)
+        val t0 = System.nanoTime()
+        worker.load({
+            steps = LatencyWindow(capacity = 1000)
+            val (translator, backend) = TfliteSeq2SeqRunner.translator(b, choice, gpu)
+            LoadedTranslator(translator, backend)
+        }) { r ->
+            if (selected != choice || preferGpu != gpu) return@load // a newer choice is loading
+            state =
+                r.fold(
+                    { ModelState.Ready(choice, it.backend, (System.nanoTime() - t0) / 1e6) },
+                    { ModelState.failed("Loading $what", it) },
+                )
+        }
+    }
+
+    fun setGpu(gpu: Boolean) {
+        selected?.let { select(it, gpu) }
+    }
+
+    fun translate() {
+        if (state !is ModelState.Ready || input.isBlank()) return
+        val text = input
+        val started =
+            worker.run({ m ->
+                val (out, generation) =
+                    m.translator.translate(text) { id, ms ->
+                        val piece = m.translator.tokenText(id)
+                        main.execute { tokens.add(TokenTiming(piece, ms)) }
+                    }
+                for (ms in generation.stepMs) steps.add(ms)
+                Triple(out, generation, steps.summary())
+            }) { r ->
+                busy = false
+                r
+                    .onSuccess { (out, generation, all) ->
+                        output = out
+                        device = all
+                        val s = Stats.summarize(generation.stepMs)
+                        summary =
+                            String.format(
+                                Locale.US,
+                                "encoder %.2f ms; %d decoder steps: p50 %.2f ms, p90 %.2f ms, mean %.2f ms per token%s",
+                                generation.encodeMs,
+                                s.count,
+                                s.p50,
+                                s.p90,
+                                s.mean,
+                                if (generation.stoppedAtEos) "" else " (stopped at the length limit)",
+                            )
+                    }.onFailure { error = "Translation failed: ${Errors.describe(it)}" }
+            }
+        if (started) {
+            busy = true
+            error = null
+            tokens.clear()
+            output = ""
+            summary = ""
+        }
+    }
+
+    override fun onCleared() {
+        worker.close()
+    }
+}
