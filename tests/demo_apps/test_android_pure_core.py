@@ -73,7 +73,9 @@ def _artifact(target, variant, status, graph=None, p50=None, per_token=None, pre
 def _manifests(translator: Path) -> tuple[dict, dict]:
     classification = {
         "schema": "mobilekit.manifest/1", "name": "imagenet", "version": "1", "task": "image_classification",
-        "inputs": [{"name": "image", "shape": [1, 3, 224, 224], "dtype": "float32"}],
+        "inputs": [{"name": "image", "shape": [1, 3, 224, 224], "dtype": "float32",
+                    "preprocessing": {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+                                      "scale": 1 / 255, "color": "RGB"}}],
         "outputs": [{"name": "logits", "shape": [1, 1000], "dtype": "float32"}],
         "artifacts": [_artifact("tflite", "int8", "verified", p50=1.5), _artifact("tflite", "fp32", "verified", p50=4.25),
                       _artifact("tflite", "fp16", "unverified"), _artifact("tflite", "int8-dynamic", "failed"),
@@ -180,6 +182,15 @@ def test_a_viewport_crop_is_the_visible_part_and_the_model_region_sits_inside_it
         assert got["visible"] == _rotated_crop(fw, fh, r, crop)
     _check_region(got["region"], got["visible"], mw, mh)
     _check_guide(got["guide"], got["region"], got["visible"], view_w, view_h)
+
+
+@pytest.mark.slow
+def test_a_224_imagenet_bundle_gets_its_size_from_the_manifest_and_a_square_guide(core):
+    got = core["imagenet"]
+    assert got["model"] == [224, 224, "NHWC"]  # shape [1, 3, 224, 224], NHWC TFLite artifact
+    # a 480x640 upright frame in a 1080x2200 portrait preview: 314x640 shown, the centred 314x314 classified
+    assert got["region"] == [83, 163, 314, 314]
+    assert got["guide"] == pytest.approx([0, 559.0, 1080, 1080], abs=4)
 
 
 # -- frame to tensor ---------------------------------------------------------------------------

@@ -28,7 +28,13 @@ class TfliteSeq2SeqRunner(
     private val encoderArtifact = choice.artifact("encoder")
     private val decoderArtifact = choice.artifact("decoder")
     private val encoder = LiteRtModel.create(bundle.model(encoderArtifact.path), preferGpu, threads = 2)
-    private val decoder = LiteRtModel.create(bundle.model(decoderArtifact.path), preferGpu, threads = 2)
+    private val decoder =
+        try {
+            LiteRtModel.create(bundle.model(decoderArtifact.path), preferGpu, threads = 2)
+        } catch (e: Throwable) {
+            encoder.close() // a failed load leaves nothing open behind it
+            throw e
+        }
     private val wiring = DecoderWiring.plan(config)
     val backend: String get() = decoder.backend
 

@@ -23,6 +23,16 @@ fun main(args: Array<String>) {
     out["framing"] = framing(Json.parse(File(dir, "framing.json").readText()) as List<*>)
     out["plans"] = plans(Json.parse(File(dir, "plans.json").readText()) as List<*>)
     out["rgba"] = rgba(dir)
+    // A 224x224 ImageNet-style classifier scaffolded into the app: model size from its manifest, then its framing.
+    val imagenet = BundleManifest.parse(File(dir, "classification.json").readText())
+    val pre = ImagePreprocessor.forArtifact(imagenet, Choices.of(imagenet, listOf("tflite")).first().artifact())
+    val plan = FrameMapping.plan(640, 480, 90, null, 1080, 2200, pre.width, pre.height)
+    out["imagenet"] =
+        mapOf(
+            "model" to listOf(pre.width, pre.height, pre.layout),
+            "region" to plan.region.let { listOf(it.x, it.y, it.width, it.height) },
+            "guide" to plan.guide(1080, 2200).let { listOf(it.left, it.top, it.width, it.height) },
+        )
     out["worker"] = worker()
     out["camera"] =
         listOf(true to true, false to true, true to false, false to false).map { (back, front) ->
