@@ -29,7 +29,7 @@ def _screens() -> dict[str, str]:
 
 
 def test_models_are_made_only_inside_a_model_worker_load():
-    """Interpreters and GPU delegates are created on the model's thread: only in `worker.load({ … })`."""
+    """Interpreters and GPU delegates are created on the model's thread: only in `worker.loadChoice(…)`."""
     makers = {"ImageClassifier(": "CameraViewModel.kt", "TfliteSeq2SeqRunner.translator(": "TranslateViewModel.kt"}
     for call, owner in makers.items():
         for f in SOURCES.glob("*.kt"):
@@ -41,8 +41,8 @@ def test_models_are_made_only_inside_a_model_worker_load():
                 assert not uses, f"{f.name} makes a model ({call}) outside its view model"
                 continue
             assert len(uses) == 1, (f.name, call)
-            load = code.rfind("worker.load({", 0, uses[0])
-            assert load != -1 and "})" not in code[load:uses[0]], f"{call} is not inside worker.load"
+            load = code.rfind("worker.loadChoice(", 0, uses[0])
+            assert load != -1 and "})" not in code[load:uses[0]], f"{call} is not inside worker.loadChoice"
     assert "LiteRtModel.create(" not in "".join(_code(p.read_text()) for p in SOURCES.glob("*Screen.kt"))
 
 
@@ -88,7 +88,7 @@ def test_every_worker_result_reaches_the_screen_and_clears_busy():
     assert ".onFailure { error = " in done
     for name in ("CameraViewModel.kt", "TranslateViewModel.kt"):
         code = _code(_read(name))
-        assert "ModelState.failed(" in code and "Errors.describe" in code, name
+        assert "worker.loadChoice(" in code and "Errors.describe" in code, name  # load outcome: Ready or Failed
         assert "ModelWorker<" in code and "main.execute(it)" in code, name  # delivered on the main thread
 
 
@@ -101,7 +101,9 @@ def test_the_guide_is_drawn_from_the_frame_plan_the_model_was_fed():
 def test_variant_pickers_show_status_and_host_beside_device_latency():
     for name in ("CameraScreen.kt", "TranslateScreen.kt"):
         code = _code(_read(name))
-        assert "DropdownMenu(" in code and ".summary(model.device)" in code and "hostLatency" in code, name
+        assert "VariantPicker(" in code and "model.device" in code, name
+    picker = _code(_read("Pickers.kt"))
+    assert "DropdownMenu(" in picker and ".summary(device)" in picker and "hostLatency" in picker and "c.status" in picker
     assert "choice.artifact(\"encoder\")" in _read("TfliteSeq2SeqRunner.kt")  # the pair, from one choice
     assert 'manifest.artifact("tflite", graph' not in _code(_read("TfliteSeq2SeqRunner.kt"))
 

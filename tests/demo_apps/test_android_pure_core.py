@@ -270,10 +270,14 @@ def test_one_thread_per_model_makes_runs_and_closes_it_and_delivers_on_main(core
         assert w[key]["delivered_on"] == "main", key  # UI state changes on the main thread only
         assert w[key]["busy_after"] is False, key  # busy is never left stuck
     # made, run and closed on the model's own thread (the GPU delegate's rule)
-    assert w["made_on"] == ["model-digits", "model-digits"]
+    assert w["made_on"] == ["model-digits"] * 4
+    ready, failed = w["choice_states"]
+    assert ready.startswith("Ready(choice=ModelChoice(target=tflite, variant=fp16") and "backend=gpu on model-digits" in ready
+    assert failed == ("Failed(message=Loading tflite fp16 failed: IllegalArgumentException: "
+                      "Internal error: failed to apply delegate)")
     assert w["run"]["value"] == "model-digits|model-digits"
     assert w["on_worker"] == ["model-digits|model-digits", "IllegalArgumentException: bad frame"]
-    assert w["closed_on"] == ["model-digits", "model-digits"]  # the first on reload, the second on close
+    assert w["closed_on"] == ["model-digits"] * 4  # each on the next load, the last on close
     assert "not the model's thread" in w["off_worker"]
     # errors are results, and the worker goes on
     assert w["job_error"] == {**w["job_error"], "ok": False, "error": "tokenizer: bad id 9999"}

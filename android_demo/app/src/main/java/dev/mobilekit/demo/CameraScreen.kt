@@ -19,10 +19,7 @@ import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material3.Button
-import androidx.compose.material3.DropdownMenu
-import androidx.compose.material3.DropdownMenuItem
 import androidx.compose.material3.MaterialTheme
-import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.Surface
 import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
@@ -82,7 +79,11 @@ fun CameraScreen(model: CameraViewModel = viewModel()) {
             modifier = Modifier.align(Alignment.BottomCenter).fillMaxWidth(),
         ) {
             Column(Modifier.padding(16.dp), verticalArrangement = Arrangement.spacedBy(4.dp)) {
-                VariantPicker(model)
+                model.selected?.let { current ->
+                    VariantPicker(model.options, current, { it.label }, { it.choice }, model.device, state !is ModelState.Loading) {
+                        model.select(it)
+                    }
+                }
                 when (state) {
                     is ModelState.Loading -> Text("Loading ${state.what}…")
                     is ModelState.Failed -> Text(state.message, color = MaterialTheme.colorScheme.error)
@@ -192,28 +193,6 @@ private fun Guide(model: CameraViewModel) {
         drawRect(dim, Offset(g.left + g.width, g.top), Size(size.width - g.left - g.width, g.height))
         drawRect(color, Offset(g.left, g.top), Size(g.width, g.height), style = Stroke(width = 3.dp.toPx()))
     }
-}
-
-/** The variant picker: every TFLite artifact of the scaffolded bundles, with its status and host vs device latency. */
-@Composable
-private fun VariantPicker(model: CameraViewModel) {
-    var open by remember { mutableStateOf(false) }
-    val selected = model.selected ?: return
-    Box {
-        OutlinedButton(onClick = { open = true }, enabled = model.state !is ModelState.Loading) { Text(selected.label) }
-        DropdownMenu(expanded = open, onDismissRequest = { open = false }) {
-            for (option in model.options) {
-                DropdownMenuItem(
-                    text = { Text("${option.label} (${option.choice.precision}, ${option.choice.status}, ${option.choice.hostLatency})") },
-                    onClick = {
-                        open = false
-                        model.select(option)
-                    },
-                )
-            }
-        }
-    }
-    Text(selected.choice.summary(model.device), style = MaterialTheme.typography.labelMedium)
 }
 
 @Composable

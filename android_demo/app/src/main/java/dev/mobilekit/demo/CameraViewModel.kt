@@ -85,19 +85,12 @@ class CameraViewModel(
         last = null
         device = null
         frameError = null
-        val what = "${option.choice.target} ${option.choice.variant}"
-        state = ModelState.Loading(what)
-        val t0 = System.nanoTime()
-        worker.load({
+        state = ModelState.Loading("${option.choice.target} ${option.choice.variant}")
+        worker.loadChoice(option.choice, { it.backend }, {
             window = LatencyWindow(capacity = 100)
             ImageClassifier(option.bundle, option.choice.artifact(), gpu)
-        }) { r ->
-            if (selected != option || preferGpu != gpu) return@load // a newer choice is loading
-            state =
-                r.fold(
-                    { ModelState.Ready(option.choice, it.backend, (System.nanoTime() - t0) / 1e6) },
-                    { ModelState.failed("Loading $what", it) },
-                )
+        }) { s ->
+            if (selected == option && preferGpu == gpu) state = s // else a newer choice is loading
         }
     }
 

@@ -1,7 +1,6 @@
 package dev.mobilekit.demo
 
 import androidx.compose.foundation.layout.Arrangement
-import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxSize
@@ -10,18 +9,11 @@ import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.items
 import androidx.compose.material3.Button
-import androidx.compose.material3.DropdownMenu
-import androidx.compose.material3.DropdownMenuItem
 import androidx.compose.material3.MaterialTheme
-import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
-import androidx.compose.runtime.getValue
-import androidx.compose.runtime.mutableStateOf
-import androidx.compose.runtime.remember
-import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.unit.dp
@@ -38,7 +30,17 @@ fun TranslateScreen(model: TranslateViewModel = viewModel()) {
         return
     }
     Column(Modifier.fillMaxSize().padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
-        PairPicker(model)
+        // One encoder/decoder pair at a time, as the SDK verified it.
+        model.selected?.let { current ->
+            VariantPicker(
+                model.choices,
+                current,
+                { "${it.target} ${it.variant} (encoder + decoder)" },
+                { it },
+                model.device,
+                !model.busy && state !is ModelState.Loading,
+            ) { model.select(it) }
+        }
         when (state) {
             is ModelState.Loading -> Text("Loading ${state.what}…")
             is ModelState.Failed -> Text(state.message, color = MaterialTheme.colorScheme.error)
@@ -67,28 +69,4 @@ fun TranslateScreen(model: TranslateViewModel = viewModel()) {
             }
         }
     }
-}
-
-/** One encoder/decoder pair at a time, as the SDK verified it: target, precision, status, host vs device per-token time. */
-@Composable
-private fun PairPicker(model: TranslateViewModel) {
-    var open by remember { mutableStateOf(false) }
-    val selected = model.selected ?: return
-    Box {
-        OutlinedButton(onClick = { open = true }, enabled = !model.busy && model.state !is ModelState.Loading) {
-            Text("${selected.target} ${selected.variant} (encoder + decoder)")
-        }
-        DropdownMenu(expanded = open, onDismissRequest = { open = false }) {
-            for (choice in model.choices) {
-                DropdownMenuItem(
-                    text = { Text("${choice.target} ${choice.variant} (${choice.precision}, ${choice.status}, ${choice.hostLatency})") },
-                    onClick = {
-                        open = false
-                        model.select(choice)
-                    },
-                )
-            }
-        }
-    }
-    Text(selected.summary(model.device), style = MaterialTheme.typography.labelMedium)
 }

@@ -94,20 +94,13 @@ class TranslateViewModel(
         selected = choice
         preferGpu = gpu
         device = null
-        val what = "${choice.target} ${choice.variant}"
-        state = ModelState.Loading(what)
-        val t0 = System.nanoTime()
-        worker.load({
+        state = ModelState.Loading("${choice.target} ${choice.variant}")
+        worker.loadChoice(choice, { it.backend }, {
             steps = LatencyWindow(capacity = 1000)
             val (translator, backend) = TfliteSeq2SeqRunner.translator(b, choice, gpu)
             LoadedTranslator(translator, backend)
-        }) { r ->
-            if (selected != choice || preferGpu != gpu) return@load // a newer choice is loading
-            state =
-                r.fold(
-                    { ModelState.Ready(choice, it.backend, (System.nanoTime() - t0) / 1e6) },
-                    { ModelState.failed("Loading $what", it) },
-                )
+        }) { s ->
+            if (selected == choice && preferGpu == gpu) state = s // else a newer choice is loading
         }
     }
 

@@ -53,6 +53,27 @@ class ModelWorker<M : AutoCloseable>(
     }
 
     /**
+     * [load] for one variant the user picked, its outcome as the screen shows it: [ModelState.Ready]
+     * with [backend] of the model and the load time, or [ModelState.Failed] with one line.
+     */
+    fun loadChoice(
+        choice: ModelChoice,
+        backend: (M) -> String,
+        factory: () -> M,
+        done: (ModelState) -> Unit,
+    ) {
+        val t0 = System.nanoTime()
+        load(factory) { r ->
+            done(
+                r.fold(
+                    { ModelState.Ready(choice, backend(it), (System.nanoTime() - t0) / 1e6) },
+                    { ModelState.failed("Loading ${choice.target} ${choice.variant}", it) },
+                ),
+            )
+        }
+    }
+
+    /**
      * Runs [job] on the loaded model, unless a job is still running: then it returns false and
      * the caller drops the request (a button press while translating, say).
      */

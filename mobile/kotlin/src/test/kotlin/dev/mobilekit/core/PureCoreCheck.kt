@@ -154,6 +154,12 @@ private fun worker(): Map<String, Any?> {
     out["run_without_model"] = await<String> { done -> w.run({ p -> p.madeOn }, done) }
     out["reload"] = await<Probe> { done -> w.load({ Probe().also { probes += it } }, done) }
     out["has_model"] = w.hasModel
+    val choice = ModelChoice("tflite", "fp16", "fp16", "verified", null, emptyMap())
+    val states = LinkedBlockingQueue<String>()
+    w.loadChoice(choice, { p -> "gpu on ${p.madeOn}" }, { Probe().also { probes += it } }) { states.put(it.toString()) }
+    w.loadChoice(choice, { "never" }, { Probe(fails = true) }) { states.put(it.toString()) }
+    out["choice_states"] = listOf(states.poll(10, TimeUnit.SECONDS), states.poll(10, TimeUnit.SECONDS))
+    out["reload_after_choice"] = await<Probe> { done -> w.load({ Probe().also { probes += it } }, done) }
     w.close()
     out["after_close"] = await<String> { done -> w.run({ p -> p.madeOn }, done) }
     out["load_after_close"] = await<Probe> { done -> w.load({ Probe() }, done) }
