@@ -183,8 +183,15 @@ class CompressionConfig:
     preset: Literal["none", "fp16", "int8", "size", "speed"] = "none"
     prune: PruneConfig = field(default_factory=PruneConfig)  # torch level, before capture
     distill: DistillSection = field(default_factory=lambda: DistillSection())
+    # "auto": an int8 artifact that fails its checks is re-quantized with the layers that add the
+    # most error kept in float (ranked by `mobilekit debug`), until it passes or the rounds run out
+    fallback: Literal["off", "auto"] = "off"
+    fallback_max_rounds: int = 6
 
     def check(self, key: str) -> None:
+        if not 1 <= self.fallback_max_rounds <= 64:
+            raise ConfigError(f"{key}.fallback_max_rounds", f"is {self.fallback_max_rounds}: must be 1 to 64",
+                              hint="Each round keeps one more layer in float; 6 is the default.")
         d = self.distill
         if d.student and not d.data:
             raise ConfigError(f"{key}.distill.student", "a student needs training: `distill.data` is not set",

@@ -22,6 +22,8 @@ from .capture import Captured, capture, example_inputs, run_torch
 from .compress import stage as torch_compress
 from .config import ExportConfig
 from .conversion import ExportFailed  # noqa: F401  (re-exported: callers catch pipeline.ExportFailed)
+from .debug import fallback
+from .debug.run import summarize_failures
 from .errors import CheckError, UserError
 from .progress import Progress, Silent
 from .source import input_paths, load as load_source
@@ -30,6 +32,8 @@ from .targets import base as targets
 from .targets.base import ArtifactRecord, Unverifiable
 from .verify import metrics as metrics_mod, samples as verify_samples, verdict
 from .worker import WorkerResult, log_tail
+
+FALLBACK_SAMPLES = 8  # verification samples the fallback traces to rank layers
 
 
 @dataclass
@@ -135,12 +139,18 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
         # drops are measured from the model the user gave, before pruning/distillation
         drop_from = compressed["source_top1"] if compressed and "source_top1" in compressed else torch_metric
         checked: dict[str, list[dict]] = dict(cached)
+        torch_trace = _lazy_torch_trace(captured, spec, refs)
         for res in results:
             checked[res.target] = _check_result(res, tgts[res.target], cfg, spec, refs, eval_data, drop_from, staging.path, progress,
                                                 degenerate)
+            if cfg.compression.fallback == "auto" and any(fallback.wants(e) for e in checked[res.target]):
+                checked[res.target] = _fallback(checked[res.target], res, tgts[res.target], cfg, spec, refs, eval_data, drop_from,
+                                                staging.path, work, cal_path, torch_trace, progress)
             for entry in checked[res.target]:
                 entry["fingerprint"] = fps[res.target]
         entries = [e for name in cfg.targets for e in checked.get(name, [])]
+        if any(e.get("status") == "failed" and "parity" in e for e in entries):  # say where it went wrong
+            summarize_failures(staging.path, entries, torch_trace, refs.inputs[:FALLBACK_SAMPLES])
         timings["verify"] = time.perf_counter() - t
 
         _write_assets(staging.path, spec, refs)
@@ -233,6 +243,8 @@ def _fingerprints(cfg, spec, tgts, captured, refs: References, cal_data, eval_da
     vers = conversion.versions(tgts)
     common = dict(graph=captured.fingerprint, spec=spec.to_dict(), checks=checks, verify=targets.options_dict(cfg.verify),
                   budgets=vars(cfg.budgets), latency_runs=cfg.latency_runs, versions=vers)
+    if cfg.compression.fallback == "auto":  # it can change what an int8 artifact holds
+        common["fallback"] = {"mode": "auto", "max_rounds": cfg.compression.fallback_max_rounds}
     out = {}
     for name, tg in tgts.items():
         opts = cfg.options(name)
@@ -345,6 +357,33 @@ def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, dro
         progress.done(f"verify {label}", f"SNR {figures['snr_db']:.1f} dB, max abs {figures['max_abs']:.2g}, "
                                          f"cosine {figures['cosine']:.6f}{extra}")
     return entry
+
+
+def _lazy_torch_trace(captured: Captured, spec: ModelSpec, refs: References):
+    """torch's per-node values on the first verification samples, computed once, when a fallback needs them."""
+    cache: list = []
+
+    def get():
+        if not cache:
+            from .debug.torch_trace import torch_values
+
+            cache.append(torch_values(captured.program, spec, refs.inputs[:FALLBACK_SAMPLES]))
+        return cache[0]
+
+    return get
+
+
+def _fallback(entries: list[dict], res: WorkerResult, target, cfg, spec, refs, eval_data, drop_from, bundle_dir: Path,
+              work: Path, cal_path, torch_trace, progress) -> list[dict]:
+    """`[compression] fallback = "auto"`: failing int8 artifacts with their worst layers kept in float."""
+    log_rel = res.log.relative_to(bundle_dir).as_posix() if res.log.is_relative_to(bundle_dir) else None
+
+    def check(rec: ArtifactRecord) -> dict:
+        return _check_artifact(rec, target, cfg, spec, refs, eval_data, drop_from, bundle_dir, log_rel, progress)
+
+    return fallback.apply(entries, target, torch_trace=torch_trace, samples=refs.inputs[:FALLBACK_SAMPLES], check=check,
+                          bundle_dir=bundle_dir, work_dir=work / res.target, calibration=cal_path,
+                          options=cfg.options(res.target), max_rounds=cfg.compression.fallback_max_rounds, progress=progress)
 
 
 def _first_divergence(run, sample: dict) -> str:

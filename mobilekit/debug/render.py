@@ -42,13 +42,13 @@ def table(result: dict) -> list[str]:
         lines.extend([where] if where else [])
         if first:
             lines.append(f"  first layer below {art['threshold_db']:g} dB: {first['torch']} ({first['op']}) at {first['snr_db']:.1f} dB")
-        lines.append(f"  {'layer':<28} {'op':<22} {'SNR dB':>8} {'own dB':>8} {'in dB':>8} {'cosine':>9} {'max abs':>9}")
+        lines.append(f"  {'layer':<28} {'op':<22} {'SNR dB':>8} {'chan dB':>8} {'own dB':>8} {'in dB':>8} {'cosine':>9} {'max abs':>9}")
         worst = sorted(art["layers"], key=lambda r: r["own_snr_db"])[:WORST_SHOWN]
         for r in worst:
             mark = "  ◀ first below" if first and r["torch"] == first["torch"] else ""
             inh = "input" if r["inherited_snr_db"] is None else f"{r['inherited_snr_db']:.1f}"
             own = "—" if r["own_snr_db"] >= SNR_CAP_DB else f"{r['own_snr_db']:.1f}"  # adds nothing measurable
-            lines.append(f"  {r['torch'][:28]:<28} {r['op'][:22]:<22} {r['snr_db']:8.1f} {own:>8} {inh:>8} "
+            lines.append(f"  {r['torch'][:28]:<28} {r['op'][:22]:<22} {r['snr_db']:8.1f} {r['channel_snr_db']:8.1f} {own:>8} {inh:>8} "
                          f"{r['cosine']:9.5f} {r['max_abs']:9.3g}{mark}")
         if len(art["layers"]) > WORST_SHOWN:
             lines.append(f"  … {len(art['layers']) - WORST_SHOWN} more in --json")

@@ -27,7 +27,7 @@ DEFAULT_SAMPLES = 8
 SAME_MODEL_MIN_SNR_DB = 60.0  # torch on the golden inputs vs the bundle's golden outputs
 
 
-def _tracer(target: str):
+def tracer(target: str):
     if target == "onnx":
         from .onnx_trace import trace
     elif target == "tflite":
@@ -78,6 +78,34 @@ def debug_bundle(bundle: Bundle, cfg: Any, *, artifacts: list[str] | None = None
     return result
 
 
+SUMMARY_WORST = 3
+
+
+def summarize_failures(bundle_dir: Path, entries: list[dict], torch_trace, samples: list[dict]) -> None:
+    """At export: each artifact that failed its parity or metric checks gets `debug` — the first
+    layer below its threshold and the layers that add the most error — so the manifest says where
+    it went wrong (`mobilekit debug` gives every layer)."""
+    labels = {f"{e['target']}/{e['variant']}": e for e in entries if "variant" in e}
+    anchors: dict[str, Any] = {}
+    bundle = Bundle(Path(bundle_dir), {"artifacts": entries})
+    for entry in entries:
+        if entry.get("status") != "failed" or "parity" not in entry or tracer(entry["target"]) is None:
+            continue
+        try:
+            art = _one(bundle, entry, torch_trace(), samples, labels, anchors, placement=False)
+        except Exception as exc:  # a diagnosis must not take the export down; say it failed, in the manifest
+            entry["debug"] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:300]}"}
+            continue
+        if art["status"] != "compared":
+            entry["debug"] = {"status": art["status"], "reason": art["reason"]}
+            continue
+        worst = sorted(art["layers"], key=lambda r: r["own_snr_db"])[:SUMMARY_WORST]
+        entry["debug"] = {"runtime": art["runtime"], "samples": len(samples), "threshold_db": art["threshold_db"],
+                          "first_below": art["first_below"], "worst_own": worst, "layers_matched": len(art["layers"]),
+                          "torch_nodes_unmatched": len(art["unmatched"]),
+                          "how": "mobilekit debug BUNDLE --artifact " + f"{entry['target']}/{entry['variant']} for every layer"}
+
+
 def _samples(bundle: Bundle, spec, data: str | None, n: int, base_dir) -> tuple[list[dict], list[dict] | None]:
     if data:
         from ..data import load as load_data
@@ -113,7 +141,7 @@ def _one(bundle: Bundle, entry: dict, tt, inputs: list[dict], labels: dict, anch
         return {**out, "status": "skipped", "reason": f"{entry['path']} is not in the bundle ({entry.get('status')})"}
     if placement:
         out["placement"] = estimate(target, path, entry)
-    trace_fn = _tracer(target)
+    trace_fn = tracer(target)
     if trace_fn is None:
         return {**out, "status": "not traced", "reason": NOT_TRACED.get(target, f"no tracer for {target} artifacts")}
     rec = ArtifactRecord.from_dict(entry)

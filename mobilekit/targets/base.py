@@ -232,6 +232,26 @@ class Target:
         """Checks that need no runtime; return facts to record, raise CheckError on failure."""
         return {}
 
+    # -- accuracy-aware fallback (`[compression] fallback = "auto"`) ----------------------------
+    def keep_float(self, record: ArtifactRecord, bundle_dir: Path, work_dir: Path, calibration: Path | None,
+                   options: Any) -> "KeepFloat | None":
+        """How this target re-quantizes `record` with named layers left in float, or None when it
+        cannot (the fallback then records that and leaves the artifact as it is)."""
+        return None
+
+
+class KeepFloat:
+    """A target's means to keep layers of one quantized artifact in float."""
+
+    def region(self, tensor: str) -> list[str]:
+        """The layers (the target's own names) to leave in float so that `tensor`, an artifact
+        tensor the debugger names, is computed and stored without quantization."""
+        raise NotImplementedError
+
+    def requantize(self, layers: list[str]) -> None:
+        """Write the artifact again, in place, with `layers` left in float."""
+        raise NotImplementedError
+
 
 def package_version(dist: str) -> str | None:
     from importlib import metadata

@@ -31,11 +31,13 @@ def _preprocessed(src: Path, work: Path) -> Path:
     return out
 
 
-def dynamic_int8(src: Path, dst: Path, *, per_channel: bool, work: Path) -> Path:
-    """int8 weights; activations quantized at run time. Best for Linear/MatMul-heavy models."""
+def dynamic_int8(src: Path, dst: Path, *, per_channel: bool, work: Path, nodes_to_exclude: list[str] | None = None) -> Path:
+    """int8 weights; activations quantized at run time. Best for Linear/MatMul-heavy models.
+    `nodes_to_exclude`: node names left in float (the accuracy fallback's choice)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(_preprocessed(src, work)), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel)
+    quantize_dynamic(str(_preprocessed(src, work)), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel,
+                     nodes_to_exclude=list(nodes_to_exclude or []))
     _copy_metadata(src, dst)
     return dst
 
@@ -51,13 +53,15 @@ class _Reader:
         return next(self._items, None)
 
 
-def static_int8(src: Path, dst: Path, calibration: Path, *, per_channel: bool, reduce_range: bool, work: Path) -> Path:
+def static_int8(src: Path, dst: Path, calibration: Path, *, per_channel: bool, reduce_range: bool, work: Path,
+                nodes_to_exclude: list[str] | None = None) -> Path:
     """QDQ with uint8 activations and int8 weights, calibrated by MinMax on the given samples.
 
     reduce_range keeps weights to 7 bits: x86 CPUs without VNNI compute u8×s8 products with
     saturating 16-bit adds (VPMADDUBSW), which overflow with full-range weights. Measured here
     on the digits model: full range lost 0.56 points of top-1 and 2.9 max abs on the logits;
-    7-bit lost nothing (max abs 0.41).
+    7-bit lost nothing (max abs 0.41). `nodes_to_exclude`: node names left in float (the accuracy
+    fallback's choice; see keep_float.py).
     """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -67,6 +71,7 @@ def static_int8(src: Path, dst: Path, calibration: Path, *, per_channel: bool, r
         str(_preprocessed(src, work)), str(dst), _Reader(arrays),
         quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
         per_channel=per_channel, reduce_range=reduce_range, calibrate_method=CalibrationMethod.MinMax,
+        nodes_to_exclude=list(nodes_to_exclude or []),
     )
     _copy_metadata(src, dst)
     return dst

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from ...errors import ConfigError
-from ..base import ArtifactRecord, BenchConfig, ConvertJob, Target, TensorIO, Unverifiable, package_version
+from ..base import ArtifactRecord, BenchConfig, ConvertJob, Target, TensorIO, Unverifiable, options_dict, package_version
+from . import keep_float
 
 Variant = Literal["fp32", "fp16", "int8-dynamic", "int8"]
 # variant → (file name, precision recorded in the manifest)
@@ -90,9 +92,15 @@ class OnnxTarget(Target):
                 details={"opset": opts["opset"], "dynamic_batch": opts["dynamic_batch"]},
             ))
         if "fp32" not in opts["variants"]:
-            # fp32 is the base the others are made from; it ships only when asked for
-            base.unlink()
+            # fp32 is the base the others are made from; it ships only when asked for (the work
+            # folder keeps it for the accuracy fallback, which re-quantizes from it)
+            shutil.move(base, Path(job.work_dir) / keep_float.BASE_COPY)
         return records
+
+    def keep_float(self, record, bundle_dir, work_dir, calibration, options):
+        if record.variant not in ("int8", "int8-dynamic"):
+            return None
+        return keep_float.OnnxKeepFloat(record, bundle_dir, work_dir, calibration, options_dict(options))
 
     # -- mobilekit bench: ONNX Runtime, CPU execution provider ---------------------------------
     runtime_dists = {"onnxruntime": "onnxruntime"}
