@@ -317,3 +317,12 @@ def test_cached_runner_feeds_manifest_dtypes_and_benchmarks_every_golden_sentenc
     assert s["bench_encoder_runs"] == len(samples)
     assert s["bench_steps"] == sum(len(strip(x["output_ids"])) + (x["output_ids"][-1] == eos) for x in samples)
     assert "ids must be int32 or int64" in s["wrong_dtype"]
+    # the harness's result document for a pair: valid mobilekit.bench/1, one run per decoder step, the decoder's file
+    from mobilekit.bench import results as res
+    from mobilekit.bundle import sha256
+
+    doc = s["bench_result"]
+    assert res.errors(doc) == [], res.errors(doc)
+    assert len(doc["results"]["runs_ms"]) == doc["config"]["runs"] == s["bench_steps"]
+    assert doc["model"]["file"] == "tflite/decoder.tflite" and doc["model"]["target"] == "tflite"
+    assert doc["model"]["sha256"] == sha256(core["_translator"] / doc["model"]["file"])

@@ -301,10 +301,37 @@ private fun seq2seq(bundle: File): Map<String, Any?> {
         "fed" to firstSeen,
         "encoder_dtypes" to encoder.dtypes.distinct(),
         "source_dtype" to config.encoderInputs.single().dtype,
+        "bench_result" to translationResult(bundle, manifest, bench),
         "bench_exact" to bench.tokenExact,
         "bench_sentences" to bench.sentences,
         "bench_steps" to bench.timings.runsMs.size,
         "bench_encoder_runs" to bench.encoderMs.size,
         "wrong_dtype" to wrongDtype,
     )
+}
+
+/** The harness's document for one pair, as ModelBenchmarkTest writes it: per-token runs, the decoder's file and sha256. */
+private fun translationResult(
+    bundle: File,
+    manifest: BundleManifest,
+    bench: TranslationBench.Outcome,
+): Map<String, Any?> {
+    val pair = Choices.of(manifest, listOf("tflite"), includeUnverified = true).first()
+    val decoder = pair.artifact("decoder")
+    val runs = RunConfig("cpu", "xnnpack", null, 2, 0, bench.timings.runsMs.size, "golden sentences, per token")
+    val device = DeviceInfo("linux", "jvm", System.getProperty("os.name"), Runtime.getRuntime().availableProcessors())
+    val doc =
+        BenchResult(
+            "mobilekit android harness (androidx.test)",
+            device,
+            "litert",
+            "test",
+            decoder,
+            Sha256.of(File(bundle, decoder.path)),
+            runs,
+            "ok",
+            null,
+            bench.timings,
+        )
+    return Json.parse(doc.toJson()) as Map<String, Any?>
 }
