@@ -143,6 +143,7 @@ def _plots(bundle: Bundle, docs: list[dict]) -> list[Plot]:
     par = [a for a in bundle.artifacts if isinstance((a.get("parity") or {}).get("max_abs"), (int, float))]
     if par:
         plots.append(_parity_plot(par))
+    plots.extend(_layer_plot(a) for a in bundle.artifacts if (a.get("debug") or {}).get("layers"))
     return plots
 
 
@@ -315,6 +316,30 @@ def _parity_plot(arts: list[dict]) -> Plot:
     ax.set_title("Parity with the source model")
     ax.grid(axis="x", alpha=0.3)
     return Plot("parity", "Parity", _png(fig), "Checked at export on the host runtime against torch's outputs (unverified artifacts have no figures).")
+
+
+def _layer_plot(a: dict) -> Plot:
+    """Per-layer SNR of a failed artifact (its `debug` summary, written at export): where it breaks."""
+    d = a["debug"]
+    rows = d["layers"]
+    fig = _figure(7.5, 3.2)
+    ax = fig.add_subplot()
+    x = list(range(len(rows)))
+    ax.plot(x, [r["snr_db"] for r in rows], marker="o", label="SNR (whole tensor)", color="#1f77b4")
+    ax.plot(x, [r["channel_snr_db"] for r in rows], marker=".", label="median channel SNR", color="#ff7f0e")
+    ax.scatter(x, [min(r["own_snr_db"], 80.0) for r in rows], marker="v", color="#d62728", zorder=3,
+               label="own SNR (low: this layer adds the error; 80 = nothing)")
+    ax.axhline(d["threshold_db"], color="black", linewidth=1, linestyle="--", label=f"threshold {d['threshold_db']:g} dB")
+    ax.set_xticks(x, [r["torch"] for r in rows], rotation=60, ha="right", fontsize=6)
+    ax.set_ylabel("dB vs torch")
+    ax.set_title(f"{_label(a)}: per-layer error")
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    name = f"layers-{a['target']}-{a['variant']}".replace("/", "-")
+    first = (d.get("first_below") or {}).get("torch")
+    caption = (f"From `mobilekit debug` at export ({d['runtime']}, {d['samples']} samples), layers in torch's order."
+               + (f" First below the threshold: {first}." if first else ""))
+    return Plot(name, f"Per-layer error: {_label(a)}", _png(fig), caption)
 
 
 # -- text -------------------------------------------------------------------------------------

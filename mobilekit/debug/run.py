@@ -101,7 +101,8 @@ def summarize_failures(bundle_dir: Path, entries: list[dict], torch_trace, sampl
             continue
         worst = sorted(art["layers"], key=lambda r: r["own_snr_db"])[:SUMMARY_WORST]
         entry["debug"] = {"runtime": art["runtime"], "samples": len(samples), "threshold_db": art["threshold_db"],
-                          "first_below": art["first_below"], "worst_own": worst, "layers_matched": len(art["layers"]),
+                          "first_below": art["first_below"], "worst_own": worst,
+                          "layers": [{k: r[k] for k in ("torch", "snr_db", "channel_snr_db", "own_snr_db")} for r in art["layers"]],
                           "torch_nodes_unmatched": len(art["unmatched"]),
                           "how": "mobilekit debug BUNDLE --artifact " + f"{entry['target']}/{entry['variant']} for every layer"}
 

@@ -119,3 +119,18 @@ def test_placement_comes_only_from_tools_that_know_and_says_which(result):
     assert "optimistic" in tfl["source"] and isinstance(tfl["gpu_compatible"], bool)
     coreml = result["artifacts"]["coreml/int8"]["placement"]
     assert coreml["source"] is None and "macOS" in coreml["note"]
+
+
+def test_the_report_plots_each_failed_artifacts_layers(outliers_bundle, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "outliers"
+    shutil.copytree(outliers_bundle, copy)
+    proc = subprocess.run([sys.executable, "-m", "mobilekit", "report", str(copy)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    pngs = {p.name for p in (copy / "report").glob("layers-*.png")}
+    assert pngs == {"layers-onnx-int8.png", "layers-tflite-int8.png", "layers-coreml-int8.png"}
+    assert (copy / "report/layers-onnx-int8.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"First below the threshold: {FIRST_BELOW}." in (copy / "report.md").read_text()
