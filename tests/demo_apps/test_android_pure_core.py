@@ -9,7 +9,8 @@ by its check program (src/test/.../PureCoreCheck.kt) and judged here with NumPy:
 - one verified encoder/decoder pair as a unit, never a mixed pair; the picker's summary line;
 - error states: one line per error, the one-thread-per-model worker (creation, runs and close on
   one thread, results delivered on the "main" thread, errors caught, busy never stuck);
-- camera choice: back, else front, else a message.
+- camera choice: back, else front, else a message;
+- a 640x480 camera frame read into a model input allocates (almost) nothing: no frame copy, no boxing.
 """
 
 from __future__ import annotations
@@ -215,6 +216,16 @@ def test_rgba_camera_buffers_are_read_rotated_cropped_and_resized_like_numpy(cor
         np.testing.assert_allclose(np.asarray(got["values"], np.float32).reshape(3, 5, 5), expected.transpose(2, 0, 1),
                                    atol=1e-5, err_msg=f"rotation {r}")
     assert "row stride 47 is too small" in core["rgba"]["bad_stride"]
+
+
+@pytest.mark.slow
+def test_a_camera_frame_is_read_without_copying_it(core):
+    """Heap bytes allocated per 640x480 frame read into a 32x32 and a 224x224 input, after warm-up
+    (the issue's old path: a bitmap, a rotated copy and a pixel array, ~3.7 MB a frame; a boxed
+    `(Int, Int) -> Int` pixel lambda alone made ~1.5 MB a 224x224 frame)."""
+    for size, cost in core["frame_cost"].items():
+        assert cost["frame_bytes"] > 1_000_000
+        assert cost["bytes_per_frame"] < 8192, (size, cost)
 
 
 # -- variants: one verified pair as a unit -----------------------------------------------------

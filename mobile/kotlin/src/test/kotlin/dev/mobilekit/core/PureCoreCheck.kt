@@ -34,6 +34,7 @@ fun main(args: Array<String>) {
             "guide" to plan.guide(1080, 2200).let { listOf(it.left, it.top, it.width, it.height) },
         )
     out["worker"] = worker()
+    out["frame_cost"] = frameCost()
     out["camera"] =
         listOf(true to true, false to true, true to false, false to false).map { (back, front) ->
             CameraChoice.pick(back, front)?.name
@@ -333,5 +334,36 @@ private fun translationResult(
             null,
             bench.timings,
         )
+    @Suppress("UNCHECKED_CAST")
     return Json.parse(doc.toJson()) as Map<String, Any?>
+}
+
+/**
+ * What reading one 640x480 camera frame into a model input costs on this JVM: heap bytes
+ * allocated per frame (the app's path must not copy the frame) and the mean time, after warm-up.
+ */
+private fun frameCost(): Map<String, Any?> {
+    val w = 640
+    val h = 480
+    val stride = w * 4 + 64
+    val frame = ByteBuffer.allocateDirect(stride * h)
+    for (i in 0 until frame.capacity()) frame.put(i, (i * 31).toByte())
+    val pre = Preprocessing(floatArrayOf(0.485f, 0.456f, 0.406f), floatArrayOf(0.229f, 0.224f, 0.225f), 1f / 255f, "RGB")
+    val mx =
+        java.lang.management.ManagementFactory
+            .getThreadMXBean() as com.sun.management.ThreadMXBean
+    val me = Thread.currentThread().id
+    return listOf(32, 224).associate { size ->
+        val model = ImagePreprocessor(size, size, "NHWC", pre)
+        val out = FloatArray(model.size)
+        val plan = FrameMapping.plan(w, h, 90, null, 1080, 2200, size, size)
+        repeat(30) { model.processRgba(frame, w, h, stride, 90, plan.region, out) }
+        val frames = 50
+        val bytes0 = mx.getThreadAllocatedBytes(me)
+        val t0 = System.nanoTime()
+        repeat(frames) { model.processRgba(frame, w, h, stride, 90, plan.region, out) }
+        val ms = (System.nanoTime() - t0) / 1e6 / frames
+        val bytes = (mx.getThreadAllocatedBytes(me) - bytes0) / frames
+        "$size" to mapOf("bytes_per_frame" to bytes, "ms_per_frame" to ms, "frame_bytes" to stride * h)
+    }
 }
