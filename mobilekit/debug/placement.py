@@ -31,7 +31,10 @@ def onnx_estimate(path: Path) -> dict:
 
 
 def tflite_gpu_estimate(path: Path) -> dict:
-    from tensorflow.lite.python.analyzer import ModelAnalyzer
+    try:
+        from tensorflow.lite.python.analyzer import ModelAnalyzer
+    except ImportError:
+        return {"source": None, "note": "the TFLite Analyzer comes with tensorflow, which is not installed (pip install 'mobilekit[tflite]')"}
 
     text = io.StringIO()
     with contextlib.redirect_stdout(text):  # the Analyzer prints its report
