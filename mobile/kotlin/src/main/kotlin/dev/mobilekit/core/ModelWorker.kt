@@ -43,18 +43,13 @@ class ModelWorker<M : AutoCloseable>(
         factory: () -> M,
         done: (Result<M>) -> Unit,
     ) {
-        submit(done) {
-            model?.let { old ->
-                model = null
-                old.close()
-            }
-            factory().also { model = it }
-        }
+        submit(done) { replace(factory) }
     }
 
     /**
      * [load] for one variant the user picked, its outcome as the screen shows it: [ModelState.Ready]
-     * with [backend] of the model and the load time, or [ModelState.Failed] with one line.
+     * with the model's [backend] and the load time (both taken on the worker thread), or
+     * [ModelState.Failed] with one line.
      */
     fun loadChoice(
         choice: ModelChoice,
@@ -62,15 +57,21 @@ class ModelWorker<M : AutoCloseable>(
         factory: () -> M,
         done: (ModelState) -> Unit,
     ) {
-        val t0 = System.nanoTime()
-        load(factory) { r ->
-            done(
-                r.fold(
-                    { ModelState.Ready(choice, backend(it), (System.nanoTime() - t0) / 1e6) },
-                    { ModelState.failed("Loading ${choice.target} ${choice.variant}", it) },
-                ),
-            )
+        submit({ r: Result<ModelState> ->
+            done(r.getOrElse { ModelState.failed("Loading ${choice.target} ${choice.variant}", it) })
+        }) {
+            val t0 = System.nanoTime()
+            val m = replace(factory)
+            ModelState.Ready(choice, backend(m), (System.nanoTime() - t0) / 1e6)
         }
+    }
+
+    private fun replace(factory: () -> M): M {
+        model?.let { old ->
+            model = null
+            old.close()
+        }
+        return factory().also { model = it }
     }
 
     /**
@@ -98,7 +99,10 @@ class ModelWorker<M : AutoCloseable>(
         return runCatching { job(current()) }
     }
 
-    /** Closes the model on its own thread after the jobs already queued, then stops the thread. */
+    /**
+     * Closes the model on its own thread and stops the thread. A job already running finishes
+     * first; jobs still queued, and any asked for later, are answered with a "closed" failure.
+     */
     override fun close() {
         if (!closed.compareAndSet(false, true)) return
         try {
