@@ -235,3 +235,35 @@ def test_translation_bundles_get_an_android_harness_and_need_a_pair_and_golden_s
     assert "no tflite or onnx encoder and decoder of one variant" in _refused(mixed, "--platform", "android")
     (ok / "assets/golden/translation.json").unlink()
     assert "golden sentences (assets/golden/translation.json) are missing" in _refused(ok, "--platform", "android")
+
+
+@pytest.fixture(scope="module")
+def translator(request) -> Path:
+    """The shipped translator: dist/translator when `make demo` built it, else this session's export."""
+    built = Path(__file__).resolve().parents[2] / "dist" / "translator"
+    if (built / "manifest.json").is_file():
+        return built
+    out, _, path = request.getfixturevalue("translator_export")
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    return path
+
+
+@pytest.mark.slow
+def test_onnx_runtime_takes_the_manifest_dtypes_the_android_harness_feeds(translator):
+    """What the harness's OrtOptions.tensor does for every ONNX pair of the real translator: ids in
+    the manifest's dtype (int32) run; the int64 the old harness fed is refused by ONNX Runtime."""
+    import onnxruntime as ort
+
+    manifest = json.loads((translator / "manifest.json").read_text())
+    sample = json.loads((translator / manifest["golden"] / "translation.json").read_text())["samples"][0]
+    encoders = [a for a in manifest["artifacts"] if a["target"] == "onnx" and a.get("graph") == "encoder"]
+    assert encoders
+    for a in encoders:
+        ref = a["inputs"][0]
+        assert ref["dtype"] == "int32", a["path"]
+        session = ort.InferenceSession(str(translator / a["path"]), providers=["CPUExecutionProvider"])
+        ids = np.asarray([sample["source_ids"]], np.int32)
+        outputs = session.run(None, {ref["tensor"]: ids})
+        assert all(np.isfinite(o).all() for o in outputs), a["path"]
+        with pytest.raises(Exception, match="(?i)type|int64"):
+            session.run(None, {ref["tensor"]: ids.astype(np.int64)})
