@@ -62,7 +62,7 @@ class CameraViewModel(
     init {
         worker.call({
             AssetBundle.classifiers(app).getOrThrow().flatMap { b ->
-                Choices.of(b.manifest, listOf("tflite"), includeUnverified = true).map { ClassifierOption(b, it) }
+                Choices.of(b.manifest, listOf("tflite")).map { ClassifierOption(b, it) }
             }
         }) { r ->
             r

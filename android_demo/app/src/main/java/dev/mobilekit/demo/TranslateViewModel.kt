@@ -73,7 +73,7 @@ class TranslateViewModel(
             r
                 .onSuccess { b ->
                     bundle = b
-                    choices = Choices.of(b.manifest, listOf("tflite"), includeUnverified = true)
+                    choices = Choices.of(b.manifest, listOf("tflite"))
                     val first = choices.firstOrNull()
                     if (first == null) {
                         state = ModelState.Failed("Bundle '${b.manifest.name}' has no TFLite encoder/decoder pair: re-export with the tflite target.")
