@@ -98,19 +98,102 @@ def run_local(specs: list[dict], workers: int, on_done: Callable[[dict, dict, st
     pool.shutdown(wait=True)
 
 
-def run_ray(specs: list[dict], address: str, on_done: Callable[[dict, dict, str], None]) -> None:
-    """Each trial a Ray task (one CPU) on the cluster at `address`; the driver keeps the files."""
+def _connect(address: str):
     from ..errors import UserError
 
     try:
         import ray
     except ImportError:
         raise UserError("--executor ray needs Ray installed", hint="pip install 'ray[default]' (or use --executor local).") from None
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise UserError(f"cannot reach a Ray cluster at {address!r}: {str(exc).splitlines()[0][:200]}",
+                            hint="Start one with `ray start --head` (or pass --address host:port).") from None
+    return ray
+
+
+def ray_width(address: str) -> int:
+    """Trials the cluster runs at once (its CPUs): the batch a TPE sweep asks for."""
+    return max(1, int(_connect(address).cluster_resources().get("CPU", 1)))
+
+
+def stop_ray() -> None:
     try:
-        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR")
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise UserError(f"cannot reach a Ray cluster at {address!r}: {str(exc).splitlines()[0][:200]}",
-                        hint="Start one with `ray start --head` (or pass --address host:port).") from None
+        import ray
+    except ImportError:  # nothing was started
+        return
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def probe(token_path: str, token: str, files: dict[str, str]) -> list[str]:
+    """On a node: what it does not see as the driver does (the sweep folder's token file, the
+    config's input files with their sha256). Empty when the filesystem is shared."""
+    from .inputs import digest
+
+    bad = []
+    try:
+        if Path(token_path).read_text() != token:
+            bad.append(str(Path(token_path).parent))
+    except OSError:
+        bad.append(str(Path(token_path).parent))
+    for path, sha in files.items():
+        try:
+            if digest(Path(path)) != sha:
+                bad.append(path)
+        except OSError:
+            bad.append(path)
+    return bad
+
+
+def unshared_nodes(ray, node_ids: list[str], shared: dict) -> dict[str, list[str]]:
+    """node address → the paths it does not share with the driver, for the nodes given; a probe
+    task pinned to each node answers through the object store."""
+    import secrets
+
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    folder = Path(shared["folder"])
+    token, token_path = secrets.token_hex(16), folder / ".ray-probe"
+    token_path.write_text(token)
+    addr = {n["NodeID"]: n.get("NodeManagerAddress", n["NodeID"][:12]) for n in ray.nodes()}
+    task = ray.remote(num_cpus=0, max_retries=0)(probe)
+    refs = {n: task.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n, soft=False)).remote(
+        str(token_path), token, shared["files"]) for n in node_ids}
+    try:
+        return {addr.get(n, n): bad for n, bad in ((n, ray.get(r, timeout=120)) for n, r in refs.items()) if bad}
+    finally:
+        token_path.unlink(missing_ok=True)
+
+
+def check_shared_filesystem(ray, address: str, shared: dict) -> None:
+    """Trials read the config's files and write their artifacts at the driver's paths: a node
+    that does not see them would fail every trial, so say it once, before any trial runs."""
+    from ..errors import UserError
+
+    here = None if address.startswith("ray://") else ray.get_runtime_context().get_node_id()  # a Ray Client driver is on no node
+    others = [n["NodeID"] for n in ray.nodes() if n.get("Alive") and n["NodeID"] != here]
+    bad = unshared_nodes(ray, others, shared) if others else {}
+    if bad:
+        node, paths = next(iter(bad.items()))
+        raise UserError(f"Ray node {node} (of {len(bad)} such) does not see this machine's files at the same paths "
+                        f"({paths[0]}{' …' if len(paths) > 1 else ''}): the trials need a shared filesystem",
+                        hint="Mount the project and the sweep folder at the same paths on every node, or use --executor local.")
+
+
+_CHECKED: set[tuple] = set()  # (cluster, sweep folder) already probed by this driver
+
+
+def run_ray(specs: list[dict], address: str, on_done: Callable[[dict, dict, str], None], shared: dict | None = None) -> None:
+    """Each trial a Ray task (one CPU) on the cluster at `address`. A trial's row and log come
+    back through the object store; its artifact is written at the driver's path, so nodes other
+    than the driver's must share its filesystem (checked first). `stop_ray()` disconnects."""
+    ray = _connect(address)
+    if shared is not None and (address, shared["folder"]) not in _CHECKED:
+        check_shared_filesystem(ray, address, shared)
+        _CHECKED.add((address, shared["folder"]))
     remote = ray.remote(num_cpus=1, max_retries=0)(execute)
     refs = {remote.remote(s): s for s in specs}
     try:
@@ -124,5 +207,3 @@ def run_ray(specs: list[dict], address: str, on_done: Callable[[dict, dict, str]
         for r in refs:
             ray.cancel(r, force=True)
         raise
-    finally:
-        ray.shutdown()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import pareto
+from .space import label
 
 
 def plot(doc: dict, path: Path) -> Path:
@@ -24,7 +25,7 @@ def plot(doc: dict, path: Path) -> Path:
             pts = [(pareto.cost_of(r, cost), r) for r in rows if r["candidate"]["target"] == target and pareto.cost_of(r, cost) is not None]
             ax.scatter([c * scale for c, _ in pts], [r["figures"]["metric_drop_pt"] for _, r in pts], label=target)
             for c, r in pts:
-                ax.annotate(r["candidate"]["variant"], (c * scale, r["figures"]["metric_drop_pt"]), fontsize=7)
+                ax.annotate(label(r["candidate"]).split("/", 1)[1], (c * scale, r["figures"]["metric_drop_pt"]), fontsize=7)
         front = [by_id[i] for i in doc["frontier"][key] if i in by_id]
         if front:
             ax.plot([pareto.cost_of(r, cost) * scale for r in front], [r["figures"]["metric_drop_pt"] for r in front], "k--", lw=1, label="frontier")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import sys
 import time
 from collections.abc import Callable
@@ -20,8 +19,8 @@ from typing import Any
 
 from .. import _validate
 from .. import config as config_mod
-from ..errors import BundleError, UserError
-from . import executors, pareto
+from ..errors import BundleError, ConfigError, UserError
+from . import executors, inputs, pareto, sampler
 from .space import Candidate, grid
 
 SCHEMA = "mobilekit.sweep/1"
@@ -51,10 +50,12 @@ class _Trial:
     config: dict  # a full config dict restricted to one target and variant
     overrides: dict  # what differs from the user's config (recorded in the row)
     fingerprint: str = field(default="")
+    digests: dict = field(default_factory=dict)  # config key → sha256 of the file it names
 
 
 def trial_config(cfg, cand: Candidate, output_dir: str) -> tuple[dict, dict]:
-    """The user's config narrowed to one candidate (one target, one variant, its pruning)."""
+    """The user's config narrowed to one candidate (one target, one variant, its pruning and
+    distillation)."""
     flat = cfg.to_dict()
     sections = flat.pop("target_options")
     flat.pop("sweep", None)
@@ -63,19 +64,33 @@ def trial_config(cfg, cand: Candidate, output_dir: str) -> tuple[dict, dict]:
     section["variants"] = [cand.variant]
     overrides: dict = {"targets": [cand.target], cand.target: {"variants": [cand.variant]}}
     flat.update(targets=[cand.target], output_dir=output_dir, base_dir=cfg.base_dir, **{cand.target: section})
-    if cand.prune:
-        prune = {"method": "channels", "amount": cand.prune}
-        flat.setdefault("compression", {})["prune"] = {**flat["compression"].get("prune", {}), **prune}
+    comp = flat.setdefault("compression", {})
+    if cand.prune or cfg.sweep.prune:  # amount 0 on a searched axis: the unpruned model, not the config's own
+        prune = {"method": "channels", "amount": cand.prune} if cand.prune else {"method": "none"}
+        comp["prune"] = {**comp.get("prune", {}), **prune}
         overrides["compression"] = {"prune": prune}
+        if not cand.prune and (comp.get("distill") or {}).get("data") and not comp["distill"].get("student"):
+            comp["distill"]["data"] = None  # no pruned student to distill into
+            overrides["compression"]["distill"] = {"data": None}
+    if cfg.sweep.distill:  # the axis is searched: on = compression.distill as configured, off = none
+        distill = comp.setdefault("distill", {})
+        if cand.distill and not distill.get("data"):
+            raise ConfigError("compression.distill.data", "is not set, and sweep.distill tries distillation",
+                              hint="Set it to labelled training data (e.g. \"mobilekit.zoo.digits_data:train\"), or drop true from sweep.distill.")
+        if not cand.distill:
+            distill["data"] = None
+        overrides.setdefault("compression", {})["distill"] = {"data": distill["data"]}
     return flat, overrides
 
 
-def fingerprint(trial_cfg: dict, bench_runs: int) -> str:
+def fingerprint(trial_cfg: dict, bench_runs: int, digests: dict | None = None) -> str:
+    """What decides a trial's row: its config, the contents of the files and modules that config
+    names (`inputs.digests`), the bench runs and the mobilekit version."""
     from .. import __version__
 
     parts = {k: v for k, v in trial_cfg.items() if k not in ("output_dir",)}
-    return hashlib.sha256(json.dumps({"config": parts, "bench_runs": bench_runs, "mobilekit": __version__},
-                                     sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(json.dumps({"config": parts, "inputs": digests or {}, "bench_runs": bench_runs,
+                                      "mobilekit": __version__}, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def plan(cfg) -> list[_Trial]:
@@ -83,6 +98,7 @@ def plan(cfg) -> list[_Trial]:
     sw = cfg.sweep
     variants_of = {t: list(getattr(cfg.options(t), "variants", None) or []) for t in cfg.targets}
     out = []
+    seen: dict = {}  # file digests shared by the trials of this plan
     for cand in grid(sw, cfg.targets, variants_of):
         flat, overrides = trial_config(cfg, cand, "trials")
         try:
@@ -90,16 +106,9 @@ def plan(cfg) -> list[_Trial]:
         except UserError as exc:
             raise UserError(f"sweep candidate {cand.label}: {exc.one_line()}",
                             hint="Fix `sweep.targets` / `sweep.prune` so every candidate is a valid export config.") from None
-        out.append(_Trial(cand, flat, overrides, fingerprint(flat, sw.bench_runs)))
+        dig = inputs.digests(flat, cfg.base_dir, seen)
+        out.append(_Trial(cand, flat, overrides, fingerprint(flat, sw.bench_runs, dig), dig))
     return out
-
-
-def sample(trials: list[_Trial], sampler: str, budget: int | None, seed: int) -> list[_Trial]:
-    """Grid: the first `budget` in order. Random: a seeded draw of `budget`."""
-    n = len(trials) if budget is None else min(budget, len(trials))
-    if sampler == "random":
-        return random.Random(seed).sample(trials, n)
-    return trials[:n]
 
 
 def sweep(config: Any = None, *, executor: str = "local", address: str = "auto", workers: int | None = None,
@@ -120,8 +129,11 @@ def sweep(config: Any = None, *, executor: str = "local", address: str = "auto",
            "executor": executor, "wall_seconds": None, "complete": False, "trials": [],
            "frontier": {"size": [], "latency": []}, "select": {"rule": sw.select, "winner": None}}
     result = SweepResult(folder, doc)
+    search = sampler.TPE(trials, sw.trials, sw.seed, sw.select) if sw.sampler == "tpe" else None
 
     def keep(row: dict) -> None:
+        if search is not None:
+            search.tell(row)
         doc["trials"] = [r for r in doc["trials"] if r["fingerprint"] != row["fingerprint"]] + [row]
         _finish(doc, sw.select)
         _write(folder, doc)
@@ -167,14 +179,21 @@ def sweep(config: Any = None, *, executor: str = "local", address: str = "auto",
         if not todo:
             return
         if executor == "ray":
-            executors.run_ray(todo, address, done)
+            executors.run_ray(todo, address, done, shared=_shared_files(folder, trials))
         else:
-            executors.run_local(todo, workers or sw.workers or executors.default_workers(), done)
+            executors.run_local(todo, n_workers, done)
 
+    n_workers = workers or sw.workers or executors.default_workers()
     t0 = time.perf_counter()
     try:
-        execute(sample(trials, sw.sampler, sw.trials, sw.seed))
+        if search is None:
+            execute(sampler.fixed(trials, sw.sampler, sw.trials, sw.seed))
+        else:  # TPE: a batch as wide as the pool, then the next batch asked with what it taught
+            while batch := search.ask(n_workers if executor == "local" else executors.ray_width(address)):
+                execute(batch)
     finally:  # also on Ctrl-C: the finished trials stay in results.json
+        if executor == "ray":
+            executors.stop_ray()
         doc["wall_seconds"] = round(time.perf_counter() - t0, 2)
         _finish(doc, sw.select)
         _write(folder, doc)
@@ -193,13 +212,28 @@ def sweep(config: Any = None, *, executor: str = "local", address: str = "auto",
         from .. import api
 
         t = next(t for t in trials if t.fingerprint == win["fingerprint"])
-        final = dict(t.config, output_dir=cfg.to_dict()["output_dir"])
+        user = cfg.to_dict()  # the bundle answers to the user's own budgets again
+        final = dict(t.config, output_dir=user["output_dir"], budgets=user["budgets"])
         result.winner_bundle = api.export(config=final)
     return result
 
 
+def _shared_files(folder: Path, trials: list[_Trial]) -> dict:
+    """What a Ray node must see at the driver's paths: the sweep folder and every input file."""
+    files = {}
+    for t in trials:
+        for key, sha in t.digests.items():
+            value = t.config
+            for part in key.replace("[", ".").replace("]", "").split("."):
+                value = value[int(part)] if isinstance(value, list) else value[part]
+            if inputs.module_file(value) is None:  # modules come from each node's own install
+                files[str((Path(t.config["base_dir"]) / Path(value).expanduser()).resolve())] = sha
+    return {"folder": str(folder.resolve()), "files": files}
+
+
 def _finish(doc: dict, rule: str) -> None:
-    rows = sorted(doc["trials"], key=lambda r: (r["candidate"]["target"], r["candidate"]["variant"], r["candidate"]["prune"]))
+    rows = sorted(doc["trials"], key=lambda r: (r["candidate"]["target"], r["candidate"]["variant"], r["candidate"]["prune"],
+                                                bool(r["candidate"].get("distill"))))
     doc["trials"] = rows
     doc["frontier"] = {"size": pareto.frontier(rows, "size_bytes"), "latency": pareto.frontier(rows, "latency")}
     win = pareto.select(rows, rule)

@@ -41,3 +41,23 @@ def test_pick_rules_parse():
     assert parse_select("smallest within 0.5 pt") == ("smallest", 0.5)
     assert parse_select("fastest within 2 pts") == ("fastest", 2.0)
     assert parse_select("most accurate") == ("most accurate", None)
+
+
+def test_palettization_bits_and_distillation_are_axes():
+    sw = SweepConfig(targets={"onnx": ["int8"]}, palettize_bits=[4, 6], prune=[0, 0.5], distill=[False, True])
+    cands = grid(sw, ["onnx"], {})
+    # coreml gets palettize-4/-6; distillation pairs only with the pruned amount: 3 variants × 3
+    assert {c.variant for c in cands if c.target == "coreml"} == {"palettize-4", "palettize-6"}
+    assert len(cands) == 9
+    assert Candidate("coreml", "palettize-4", 0.5, True) in cands
+    assert not any(c.distill and not c.prune for c in cands)
+    assert Candidate("onnx", "int8", 0.5, True).label == "onnx/int8+prune0.5+kd"
+
+
+@pytest.mark.parametrize("sweep, key", [({"palettize_bits": [5]}, "sweep.palettize_bits[0]"),
+                                        ({"distill": [True]}, "sweep.distill"),
+                                        ({"sampler": "tpe"}, "sweep.trials")])
+def test_bad_axes_name_their_key(tmp_path, sweep, key):
+    with pytest.raises(ConfigError) as exc:
+        _cfg(tmp_path, **sweep)
+    assert f"`{key}`" in exc.value.one_line()
