@@ -22,6 +22,8 @@ PACKAGE_PATH = "../mobile/swift"  # the Swift core shared with the iOS benchmark
 DEPLOYMENT_TARGET = "17.0"
 BUNDLE_ID = "dev.mobilekit.MobileKitDemo"
 GROUP_ORDER = ("Camera", "Translate", "Models")  # source subfolders shown as groups
+IPAD_ORIENTATIONS = ("UIInterfaceOrientationPortrait", "UIInterfaceOrientationPortraitUpsideDown",
+                     "UIInterfaceOrientationLandscapeLeft", "UIInterfaceOrientationLandscapeRight")
 
 
 def oid(*key: str) -> str:
@@ -138,7 +140,9 @@ def target_settings() -> dict[str, str | list[str]]:
         "INFOPLIST_KEY_UIApplicationSceneManifest_Generation": "YES",
         "INFOPLIST_KEY_UIApplicationSupportsIndirectInputEvents": "YES",
         "INFOPLIST_KEY_UILaunchScreen_Generation": "YES",
-        "INFOPLIST_KEY_UISupportedInterfaceOrientations_iPad": "UIInterfaceOrientationPortrait",
+        # iPad: every orientation (App Store validation rejects an iPad app locked to portrait
+        # unless it opts out of multitasking); the camera follows the device's rotation.
+        "INFOPLIST_KEY_UISupportedInterfaceOrientations_iPad": " ".join(IPAD_ORIENTATIONS),
         "INFOPLIST_KEY_UISupportedInterfaceOrientations_iPhone": "UIInterfaceOrientationPortrait",
         "IPHONEOS_DEPLOYMENT_TARGET": DEPLOYMENT_TARGET,
         "LD_RUNPATH_SEARCH_PATHS": ["$(inherited)", "@executable_path/Frameworks"],
@@ -146,7 +150,9 @@ def target_settings() -> dict[str, str | list[str]]:
         "PRODUCT_BUNDLE_IDENTIFIER": BUNDLE_ID,
         "PRODUCT_NAME": "$(TARGET_NAME)",
         "SWIFT_EMIT_LOC_STRINGS": "YES",
-        "SWIFT_VERSION": "5.0",
+        # Swift 6 language mode: data-race safety checked by the compiler (complete strict concurrency).
+        "SWIFT_STRICT_CONCURRENCY": "complete",
+        "SWIFT_VERSION": "6.0",
         "TARGETED_DEVICE_FAMILY": "1,2",
     }
 

@@ -1,6 +1,7 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.0
 // MobileKitCore: the pure-Swift core of the iOS demo app (Foundation only, no UIKit/Core ML),
-// so it builds and its tests run with `swift test` on macOS or Linux.
+// so it builds and its tests run with `swift test` on macOS or Linux. Tools 6.0: Swift 6
+// language mode, strict concurrency checking (every public value type is Sendable).
 import PackageDescription
 
 let package = Package(
@@ -10,12 +11,13 @@ let package = Package(
         .library(name: "MobileKitCore", targets: ["MobileKitCore"]),
     ],
     targets: [
-        .target(name: "MobileKitCore"),
+        .target(name: "MobileKitCore", swiftSettings: [.swiftLanguageMode(.v6)]),
         // Golden-vector tests read bundles named by MOBILEKIT_DIGITS_BUNDLE and
         // MOBILEKIT_TRANSLATOR_BUNDLE (skipped when unset); the rest are self-contained.
         .testTarget(
             name: "MobileKitCoreTests",
-            dependencies: ["MobileKitCore"]
+            dependencies: ["MobileKitCore"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
 )

@@ -65,13 +65,15 @@ def test_the_app_uses_the_platform_frameworks_the_issue_names():
     assert "@main" in text["MobileKitDemoApp.swift"]
     # the camera frames are handled off the main queue
     assert re.search(r"setSampleBufferDelegate\(self, queue: frameQueue\)", text["CameraController.swift"])
+    assert "frameQueue: worker.queue" in text["CameraModel.swift"]  # ...on the classifier's own queue
 
 
 # -- Swift package ---------------------------------------------------------------------------
 
 def test_package_swift_declares_the_library_and_its_tests():
     text = (CORE / "Package.swift").read_text()
-    assert text.startswith("// swift-tools-version:5.9")
+    assert text.startswith("// swift-tools-version:6.0")  # Swift 6 language mode
+    assert text.count("swiftLanguageMode(.v6)") == 2  # the library and its tests
     assert '.library(name: "MobileKitCore", targets: ["MobileKitCore"])' in text
     assert re.search(r'\.testTarget\(\s*name: "MobileKitCoreTests",\s*dependencies: \["MobileKitCore"\]', text)
     assert ".iOS(.v16)" in text and ".macOS(.v13)" in text

@@ -3,32 +3,55 @@ import CoreVideo
 import Foundation
 import MobileKitCore
 
-/// The Camera screen's state: loads the digits bundle's Core ML classifier (variant and compute
-/// units chosen by the user) and classifies camera frames on the frame queue.
+/// The Camera screen's state, on the main actor. The classifier (variant and compute units
+/// chosen by the user) lives on its own queue (FrameClassifier), which is also the queue the
+/// camera delivers frames on; results come back here as plain values.
+@MainActor
 final class CameraModel: ObservableObject {
     @Published var computeUnits: ComputeUnitsOption = .all
     @Published var variant = ""
-    @Published private(set) var variants: [String] = []
+    @Published private(set) var choices: [ModelChoice] = []
+    @Published private(set) var loaded: ModelChoice?
     @Published private(set) var predictions: [Prediction] = []
     @Published private(set) var lastMs: Double?
-    @Published private(set) var p50Ms: Double?
+    @Published private(set) var deviceLatency: Latency?
     @Published private(set) var status = "Loading the model…"
-    @Published private(set) var cameraState: CameraController.State = .idle
+    @Published private(set) var error: String?
+    @Published private(set) var cameraState: CameraState = .idle
+    /// The camera frame's size (after rotation) and the model input's: what the guide box needs.
+    @Published private(set) var frameSize: (width: Int, height: Int)?
+    @Published private(set) var modelSize: (width: Int, height: Int)?
 
-    let camera = CameraController()
-    private let lock = NSLock()
-    // Guarded by lock: swapped on the main queue, used on the frame queue.
-    private var classifier: Classifier?
-    private var window = LatencyWindow(capacity: 30)
-    private var loadGeneration = 0
+    let worker: FrameClassifier
+    let camera: CameraController
+    private var bundle: AppBundle?
+    /// Worker and camera events, consumed in order on the main actor (finished in deinit).
+    private let events: AsyncStream<FrameEvent>.Continuation
 
     init() {
-        camera.onFrame = { [weak self] frame in self?.handle(frame) }
-        camera.$state.assign(to: &$cameraState)
+        let (stream, events) = AsyncStream.makeStream(of: FrameEvent.self)
+        self.events = events
+        let worker = FrameClassifier { event in events.yield(event) }
+        self.worker = worker
+        camera = CameraController(
+            frameQueue: worker.queue,
+            onState: { state in events.yield(.camera(state)) },
+            onFrame: { frame in worker.handle(frame) }
+        )
+        Task { [weak self] in
+            for await event in stream {
+                guard let self else { return }
+                self.apply(event)
+            }
+        }
+    }
+
+    deinit {
+        events.finish()
     }
 
     func appear() {
-        reload()
+        if loaded == nil { reload() }
         camera.start()
     }
 
@@ -36,68 +59,52 @@ final class CameraModel: ObservableObject {
         camera.stop()
     }
 
-    /// (Re)loads the classifier for the current variant and compute units.
+    /// (Re)loads the classifier for the current variant and compute units, on the worker.
     func reload() {
-        loadGeneration += 1
-        let generation = loadGeneration
-        let units = computeUnits
-        let wanted = variant
-        status = "Loading the model…"
-        Task { @MainActor in
-            do {
-                let bundle = try AppBundle.load(manifestPath: BundlePaths.digitsManifest)
-                let artifacts = bundle.coreMLArtifacts()
-                guard let artifact = artifacts.first(where: { $0.variant == wanted }) ?? artifacts.first else {
-                    throw DemoError.noArtifact("classifier")
-                }
-                let started = Date()
-                let model = try await ModelCompiler.load(artifact, in: bundle, units: units.units)
-                let classifier = try Classifier(model: model, manifest: bundle.manifest, artifact: artifact, labels: bundle.labels())
-                guard generation == self.loadGeneration else { return }  // a newer choice is loading
-                self.setClassifier(classifier)
-                self.variants = artifacts.map(\.variant)
-                if self.variant != artifact.variant { self.variant = artifact.variant }
-                let loadMs = Date().timeIntervalSince(started) * 1000
-                self.status = "\(bundle.manifest.name) \(artifact.variant) · \(units.title) · loaded in \(Int(loadMs)) ms"
-            } catch {
-                guard generation == self.loadGeneration else { return }
-                self.setClassifier(nil)
-                self.status = error.localizedDescription
-            }
-        }
-    }
-
-    private func setClassifier(_ classifier: Classifier?) {
-        lock.lock()
-        self.classifier = classifier
-        window = LatencyWindow(capacity: 30)
-        lock.unlock()
-    }
-
-    /// On the frame queue: late frames are dropped by the camera while this runs.
-    private func handle(_ frame: CVPixelBuffer) {
-        lock.lock()
-        let current = classifier
-        lock.unlock()
-        guard let classifier = current else { return }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let top: [Prediction]
+        error = nil
         do {
-            top = try classifier.classify(frame, k: 3)
+            let bundle = try self.bundle ?? AppBundle.load(manifestPath: BundlePaths.digitsManifest)
+            self.bundle = bundle
+            choices = ModelChoices.classifiers(bundle.manifest, target: "coreml")
+            guard let choice = ModelChoices.preferred(choices, wanted: variant) else {
+                throw DemoError.noArtifact("classifier")
+            }
+            if variant != choice.variant { variant = choice.variant }
+            modelSize = bundle.manifest.imageInput.map { (width: $0.width, height: $0.height) }
+            status = "Loading \(choice.variant)…"
+            loaded = nil
+            deviceLatency = nil
+            worker.load(choice, bundle: bundle, units: computeUnits.units)
         } catch {
-            let message = error.localizedDescription
-            DispatchQueue.main.async { self.status = message }
-            return
+            show(error.localizedDescription)
         }
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        lock.lock()
-        window.add(ms)
-        let p50 = window.summary?.p50
-        lock.unlock()
-        DispatchQueue.main.async {
-            self.predictions = top
-            self.lastMs = ms
-            self.p50Ms = p50
+    }
+
+    private func apply(_ event: FrameEvent) {
+        switch event {
+        case .camera(let state):
+            cameraState = state
+        case .loaded(let choice, let loadMs):
+            loaded = choice
+            error = nil
+            status = "\(choice.variant) · \(computeUnits.title) · loaded in \(Int(loadMs)) ms"
+        case .loadFailed(let message):
+            loaded = nil
+            show(message)
+        case .frameSize(let width, let height):
+            frameSize = (width: width, height: height)
+        case .result(let top, let ms, let window):
+            predictions = top
+            lastMs = ms
+            deviceLatency = window
+            error = nil
+        case .frameFailed(let message):
+            show("This frame failed: \(message)")  // the next frame tries again
         }
+    }
+
+    private func show(_ message: String) {
+        error = message
+        status = message
     }
 }

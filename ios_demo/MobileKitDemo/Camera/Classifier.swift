@@ -47,7 +47,7 @@ final class Classifier {
         }
         guard let input = tensorInput, let image = PixelBufferImage.image(frame) else { return [] }
         let values = Preprocess.tensor(image, spec: input.spec)
-        let array = try MultiArrays.floats(values, shape: input.shape)
+        let array = try MultiArrays.make(values, shape: input.shape, type: MultiArrays.declaredType(model, input: input.name))
         let features = try MLDictionaryFeatureProvider(dictionary: [input.name: MLFeatureValue(multiArray: array)])
         let output = try model.prediction(from: features)
         guard let scores = scoresArray(output) else { return [] }

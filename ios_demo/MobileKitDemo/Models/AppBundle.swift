@@ -1,7 +1,7 @@
 import Foundation
 import MobileKitCore
 
-enum DemoError: LocalizedError {
+enum DemoError: LocalizedError, Sendable {
     case missingBundle(String)
     case noArtifact(String)
     case badModel(String)
@@ -19,7 +19,7 @@ enum DemoError: LocalizedError {
 }
 
 /// A bundle scaffolded into the app: its folder and manifest.
-struct AppBundle {
+struct AppBundle: Sendable {
     let root: URL
     let manifest: BundleManifest
 

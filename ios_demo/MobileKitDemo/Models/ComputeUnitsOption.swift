@@ -1,7 +1,7 @@
 import CoreML
 
 /// The Core ML compute units a user can pick.
-enum ComputeUnitsOption: String, CaseIterable, Identifiable {
+enum ComputeUnitsOption: String, CaseIterable, Identifiable, Sendable {
     case all
     case cpuAndGPU
     case cpuAndNeuralEngine

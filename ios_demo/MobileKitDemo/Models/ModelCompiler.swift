@@ -35,18 +35,21 @@ enum ModelCompiler {
         return cached
     }
 
-    static func load(_ package: URL, key: String, units: MLComputeUnits) async throws -> MLModel {
+    /// The compiled `.mlmodelc` of a bundle artifact (compiled on first use). Async and free of
+    /// any model object, so it may run anywhere; the model itself is created on its worker.
+    static func compiledURL(_ artifact: Artifact, in bundle: AppBundle) async throws -> URL {
+        let package = bundle.url(artifact.path)
         guard FileManager.default.fileExists(atPath: package.path) else {
             throw DemoError.badModel("\(package.lastPathComponent) is missing from the app: scaffold the bundle again.")
         }
-        let url = try await compiledModel(for: package, key: key)
-        let configuration = MLModelConfiguration()
-        configuration.computeUnits = units
-        return try await MLModel.load(contentsOf: url, configuration: configuration)
+        return try await compiledModel(for: package, key: artifact.sha256 ?? "\(artifact.variant)-unhashed")
     }
 
-    /// Compiles and loads a bundle artifact.
-    static func load(_ artifact: Artifact, in bundle: AppBundle, units: MLComputeUnits) async throws -> MLModel {
-        try await load(bundle.url(artifact.path), key: artifact.sha256 ?? "\(artifact.variant)-unhashed", units: units)
+    /// Loads a compiled model, synchronously: called on the model's own worker thread, the one
+    /// that then runs every prediction.
+    static func model(at compiled: URL, units: MLComputeUnits) throws -> MLModel {
+        let configuration = MLModelConfiguration()
+        configuration.computeUnits = units
+        return try MLModel(contentsOf: compiled, configuration: configuration)
     }
 }

@@ -1,42 +1,49 @@
 import CoreML
 import Foundation
+import MobileKitCore
 
 /// MLMultiArray in and out, for the models that take or give plain tensors.
 enum MultiArrays {
-    static func dataType(_ dtype: String?) -> MLMultiArrayDataType {
-        switch dtype ?? "float32" {
-        case "float16": return .float16
-        case "float64": return .double
-        case let d where d.hasPrefix("int") || d.hasPrefix("uint") || d == "bool": return .int32
-        default: return .float32
-        }
-    }
-
-    /// A zero-filled array (MLMultiArray does not promise zeroed memory).
-    static func zeros(shape: [Int], dtype: String?) throws -> MLMultiArray {
-        let array = try MLMultiArray(shape: shape.map { NSNumber(value: max($0, 1)) }, dataType: dataType(dtype))
-        array.withUnsafeMutableBytes { raw, _ in
-            _ = raw.initializeMemory(as: UInt8.self, repeating: 0)
-        }
-        return array
-    }
-
-    /// Integer values into an array of `shape` (int32, as Core ML stores integer inputs).
-    static func ints(_ values: [Int], shape: [Int], dtype: String?) throws -> MLMultiArray {
-        let array = try zeros(shape: shape, dtype: dtype)
-        for (i, v) in values.prefix(array.count).enumerated() {
-            array[i] = NSNumber(value: v)
-        }
-        return array
+    /// Integer values into an array of `shape` and the data type the model declares.
+    static func ints(_ values: [Int], shape: [Int], type: MLMultiArrayDataType) throws -> MLMultiArray {
+        try make(values.map { Float($0) }, shape: shape, type: type)
     }
 
     static func floats(_ values: [Float], shape: [Int]) throws -> MLMultiArray {
-        let array = try MLMultiArray(shape: shape.map { NSNumber(value: $0) }, dataType: .float32)
-        precondition(array.count == values.count, "expected \(array.count) values")
-        array.withUnsafeMutableBufferPointer(ofType: Float.self) { buffer, _ in
-            for (i, v) in values.enumerated() { buffer[i] = v }
+        try make(values, shape: shape, type: .float32)
+    }
+
+    /// `values` (row-major; missing ones zero) as a fresh contiguous array of `type`, written in
+    /// one pass over the storage: fp16 as converted bit patterns, never through NSNumber.
+    static func make(_ values: [Float], shape: [Int], type: MLMultiArrayDataType) throws -> MLMultiArray {
+        let array = try MLMultiArray(shape: shape.map { NSNumber(value: max($0, 1)) }, dataType: type)
+        let n = min(values.count, array.count)
+        array.withUnsafeMutableBytes { raw, _ in
+            _ = raw.initializeMemory(as: UInt8.self, repeating: 0)
+            switch type {
+            case .float16:
+                for i in 0..<n { raw.storeBytes(of: Half.bits(values[i]), toByteOffset: i * 2, as: UInt16.self) }
+            case .double:
+                for i in 0..<n { raw.storeBytes(of: Double(values[i]), toByteOffset: i * 8, as: Double.self) }
+            case .int32:
+                for i in 0..<n { raw.storeBytes(of: Int32(values[i]), toByteOffset: i * 4, as: Int32.self) }
+            default:
+                for i in 0..<n { raw.storeBytes(of: values[i], toByteOffset: i * 4, as: Float.self) }
+            }
         }
         return array
+    }
+
+    /// `array` in the data type an input declares: itself when it already is (Core ML may give
+    /// fp16 outputs to an fp32 input otherwise, relying on a silent conversion), else a converted copy.
+    static func matching(_ array: MLMultiArray, type: MLMultiArrayDataType) throws -> MLMultiArray {
+        if array.dataType == type { return array }
+        return try make(floats(array), shape: array.shape.map { $0.intValue }, type: type)
+    }
+
+    /// The data type a model declares for an input (fp32 when it does not say).
+    static func declaredType(_ model: MLModel, input name: String) -> MLMultiArrayDataType {
+        model.modelDescription.inputDescriptionsByName[name]?.multiArrayConstraint?.dataType ?? .float32
     }
 
     /// All values as Float in logical (row-major) order, whatever the strides and data type.
@@ -58,8 +65,16 @@ enum MultiArrays {
                 return array.withUnsafeBufferPointer(ofType: Double.self) { $0.prefix(n).map { Float($0) } }
             case .int32:
                 return array.withUnsafeBufferPointer(ofType: Int32.self) { $0.prefix(n).map { Float($0) } }
+            case .float16:
+                // In bulk from the raw bits (Float16 itself is unavailable on Intel Macs' simulators).
+                return array.withUnsafeBytes { raw in
+                    [Float](unsafeUninitializedCapacity: n) { out, initialized in
+                        for i in 0..<n { out[i] = Half.float(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) }
+                        initialized = n
+                    }
+                }
             default:
-                break  // float16 and others: read through NSNumber below
+                break  // other types, or non-contiguous storage: element by element below
             }
         }
         var out = [Float](repeating: 0, count: n)

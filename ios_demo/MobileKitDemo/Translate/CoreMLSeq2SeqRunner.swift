@@ -5,7 +5,9 @@ import MobileKitCore
 /// The translation bundle's Core ML encoder and decoder-step models behind the core's
 /// Seq2SeqRunner: the manifest's `translation.encoder` / `translation.decoder` lists say what
 /// each input is (the core's Seq2SeqPlan); cache outputs are fed back as the next step's inputs.
-/// Not thread-safe: one translation at a time (the screen runs them on one serial queue).
+/// Every input is fed in the data type the model file declares (fp16 Core ML models take and
+/// give fp16; the manifest speaks of the source model's fp32), converted in bulk where an
+/// output feeds an input of another type. Not thread-safe: it lives inside TranslateWorker.
 final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
     private let encoder: MLModel
     private let decoder: MLModel
@@ -13,6 +15,8 @@ final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
     private let plan: Seq2SeqPlan
     private let encoderIO: ArtifactNames
     private let decoderIO: ArtifactNames
+    private let encoderTypes: [String: MLMultiArrayDataType]  // by model input name
+    private let decoderTypes: [String: MLMultiArrayDataType]
     private var sourceIds: [Int] = []
     private var memory: [String: MLMultiArray] = [:]  // encoder outputs by manifest name
     private var cache: [String: MLMultiArray] = [:]  // decoder cache inputs by manifest name
@@ -24,6 +28,16 @@ final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
         plan = try Seq2SeqPlan(spec: spec)
         encoderIO = ArtifactNames(encoderArtifact)
         decoderIO = ArtifactNames(decoderArtifact)
+        encoderTypes = Self.inputTypes(encoder)
+        decoderTypes = Self.inputTypes(decoder)
+    }
+
+    static func inputTypes(_ model: MLModel) -> [String: MLMultiArrayDataType] {
+        var out: [String: MLMultiArrayDataType] = [:]
+        for (name, description) in model.modelDescription.inputDescriptionsByName {
+            if let constraint = description.multiArrayConstraint { out[name] = constraint.dataType }
+        }
+        return out
     }
 
     func start(sourceIds: [Int]) throws {
@@ -32,12 +46,13 @@ final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
         for (declared, role) in plan.encoderInputs {
             let tensor = encoderIO.input(declared)
             let shape = tensor.shape ?? [1, sourceIds.count]
+            let type = encoderTypes[tensor.modelName] ?? .int32
             switch role {
             case .sourceIds:
-                feeds[tensor.modelName] = MLFeatureValue(multiArray: try MultiArrays.ints(sourceIds, shape: shape, dtype: tensor.dtype))
+                feeds[tensor.modelName] = MLFeatureValue(multiArray: try MultiArrays.ints(sourceIds, shape: shape, type: type))
             case .sourceMask(let padMeansOne):
                 let mask = Seq2SeqPlan.mask(sourceIds, pad: spec.specialTokens.pad, padMeansOne: padMeansOne)
-                feeds[tensor.modelName] = MLFeatureValue(multiArray: try MultiArrays.ints(mask, shape: shape, dtype: tensor.dtype))
+                feeds[tensor.modelName] = MLFeatureValue(multiArray: try MultiArrays.ints(mask, shape: shape, type: type))
             }
         }
         let output = try encoder.prediction(from: MLDictionaryFeatureProvider(dictionary: feeds))
@@ -52,7 +67,7 @@ final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
         cache = [:]
         for (declared, role) in plan.decoderInputs where role == .cache {
             let tensor = decoderIO.input(declared)
-            cache[tensor.name] = try MultiArrays.zeros(shape: tensor.shape ?? [1], dtype: tensor.dtype)
+            cache[tensor.name] = try MultiArrays.make([], shape: tensor.shape ?? [1], type: decoderTypes[tensor.modelName] ?? .float32)
         }
     }
 
@@ -61,23 +76,24 @@ final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
         for (declared, role) in plan.decoderInputs {
             let tensor = decoderIO.input(declared)
             let shape = tensor.shape ?? [1]
+            let type = decoderTypes[tensor.modelName] ?? (tensor.isInteger ? .int32 : .float32)
             let array: MLMultiArray
             switch role {
             case .token:
-                array = try MultiArrays.ints([token], shape: shape, dtype: tensor.dtype)
+                array = try MultiArrays.ints([token], shape: shape, type: type)
             case .position:
-                array = try MultiArrays.ints([position], shape: shape, dtype: tensor.dtype)
+                array = try MultiArrays.ints([position], shape: shape, type: type)
             case .sourceIds:
-                array = try MultiArrays.ints(sourceIds, shape: shape, dtype: tensor.dtype)
+                array = try MultiArrays.ints(sourceIds, shape: shape, type: type)
             case .sourceMask(let padMeansOne):
                 let mask = Seq2SeqPlan.mask(sourceIds, pad: spec.specialTokens.pad, padMeansOne: padMeansOne)
-                array = try MultiArrays.ints(mask, shape: shape, dtype: tensor.dtype)
+                array = try MultiArrays.ints(mask, shape: shape, type: type)
             case .memory(let name):
                 guard let value = memory[name] else { throw DemoError.badModel("No encoder output \(name) for \(tensor.name).") }
-                array = value
+                array = try MultiArrays.matching(value, type: type)
             case .cache:
                 guard let value = cache[tensor.name] else { throw DemoError.badModel("No cache for \(tensor.name).") }
-                array = value
+                array = try MultiArrays.matching(value, type: type)
             }
             feeds[tensor.modelName] = MLFeatureValue(multiArray: array)
         }

@@ -42,14 +42,28 @@ struct TranslateScreen: View {
                             Text(option.title).tag(option)
                         }
                     }
-                    if model.variants.count > 1 {
-                        Picker("Variant", selection: $model.variant) {
-                            ForEach(model.variants, id: \.self) { v in
-                                Text(v).tag(v)
+                    if model.choices.count > 1 {
+                        Picker("Variant (encoder + decoder)", selection: $model.variant) {
+                            ForEach(model.choices) { c in
+                                Text("\(c.variant) · \(c.precision)\(c.verified ? "" : " (\(c.status))")").tag(c.variant)
                             }
                         }
                     }
-                    Text(model.status).font(.caption).foregroundStyle(.secondary)
+                    if let choice = model.loaded {
+                        // host p50 of encoder + decoder step beside this device's per-token p50/p90
+                        Text(ModelChoices.summary(choice, device: model.stepLatency))
+                            .font(.caption.monospacedDigit())
+                            .foregroundStyle(choice.verified ? Color.secondary : Color.orange)
+                    }
+                    if let error = model.error {
+                        HStack {
+                            Text(error).font(.caption).foregroundStyle(.red)
+                            Spacer()
+                            Button("Retry") { model.reload() }.font(.caption)
+                        }
+                    } else {
+                        Text(model.status).font(.caption).foregroundStyle(.secondary)
+                    }
                 }
             }
             .navigationTitle("Translate")

@@ -1,4 +1,4 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.0
 // The mobilekit device benchmark for iOS (and macOS), generated into <bundle>/harness/ios/.
 // scripts/prepare.sh copies the bundle's Core ML packages, manifest and golden inputs into
 // Tests/MobileKitBenchTests/Resources/bundle before a run. MobileKitCore/ is the Swift core the

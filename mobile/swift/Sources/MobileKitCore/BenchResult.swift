@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where the benchmark ran (the schema's `device`).
-public struct DeviceInfo {
+public struct DeviceInfo: Sendable {
     public var platform: String
     public var model: String
     public var os: String
@@ -27,7 +27,7 @@ public struct DeviceInfo {
 }
 
 /// Peak memory around load + runs.
-public struct MemoryResult {
+public struct MemoryResult: Sendable {
     public var peakDeltaBytes: Int?
     public var baselineBytes: Int?
     public var peakBytes: Int?
@@ -51,7 +51,7 @@ public struct MemoryResult {
 }
 
 /// What one benchmark measured (the schema's `results`).
-public struct Timings {
+public struct Timings: Sendable {
     public var initMs: Double?
     public var loadMs: Double
     public var firstInferenceMs: Double

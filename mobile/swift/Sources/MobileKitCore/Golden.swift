@@ -2,7 +2,7 @@ import Foundation
 
 /// The benchmark harness's golden inputs: `index.json` and its .npy files (preprocessed NCHW inputs and, for image
 /// inputs, the uint8 NHWC RGB pixels they came from).
-public struct Golden {
+public struct Golden: Sendable {
     public let samples: Int
     public let inputs: [String: NpyArray]
     public let pixels: [String: NpyArray]

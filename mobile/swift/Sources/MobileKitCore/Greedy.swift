@@ -10,7 +10,7 @@ public protocol Seq2SeqRunner: AnyObject {
     func step(token: Int, position: Int) throws -> [Float]
 }
 
-public struct DecodeResult: Equatable {
+public struct DecodeResult: Equatable, Sendable {
     /// Generated ids, without `<bos>`, with the final `<eos>` when decoding stopped at it.
     public var ids: [Int]
     /// Milliseconds of each decoder step.
@@ -59,7 +59,7 @@ public enum GreedyDecoder {
 }
 
 /// Text in, text out: the tokenizer, the source layout and greedy decoding together.
-public struct TranslationPipeline {
+public struct TranslationPipeline: Sendable {
     public let tokenizer: BPETokenizer
     public let spec: TranslationSpec
     public let format: SourceFormat

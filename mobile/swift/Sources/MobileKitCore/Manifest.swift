@@ -1,6 +1,6 @@
 import Foundation
 
-public enum ManifestError: Error, CustomStringConvertible, Equatable {
+public enum ManifestError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalid(String)
 
     public var description: String {
@@ -11,7 +11,7 @@ public enum ManifestError: Error, CustomStringConvertible, Equatable {
 }
 
 /// `x = (pixel * scale - mean) / std`, per channel, as the manifest's `preprocessing` says.
-public struct Preprocessing: Codable, Equatable {
+public struct Preprocessing: Codable, Equatable, Sendable {
     public var mean: [Double]
     public var std: [Double]
     public var scale: Double
@@ -34,7 +34,7 @@ public struct Preprocessing: Codable, Equatable {
 }
 
 /// A tensor of the model spec or of one artifact (`inputs` / `outputs` entries).
-public struct TensorSpec: Codable, Equatable {
+public struct TensorSpec: Codable, Equatable, Sendable {
     public var name: String
     public var tensor: String?  // the name inside the artifact, when it differs
     public var shape: [Int]?
@@ -63,7 +63,7 @@ public struct TensorSpec: Codable, Equatable {
 }
 
 /// One artifact of the bundle.
-public struct Artifact: Codable, Equatable {
+public struct Artifact: Codable, Equatable, Sendable {
     public var target: String
     public var variant: String
     public var path: String
@@ -76,11 +76,39 @@ public struct Artifact: Codable, Equatable {
     public var minOS: String?
     public var inputs: [TensorSpec]
     public var outputs: [TensorSpec]
+    /// Why it is not verified, when it is not (`status_reason`).
+    public var statusReason: String?
+    /// The host benchmark's median, when the export measured one (`latency_ms.p50`).
+    public var hostP50Ms: Double?
 
     enum CodingKeys: String, CodingKey {
         case target, variant, path, sha256, status, layout, precision, graph, inputs, outputs
         case minOS = "min_os"
         case sizeBytes = "size_bytes"
+        case statusReason = "status_reason"
+        case latencyMs = "latency_ms"
+    }
+
+    struct HostLatency: Decodable {
+        var p50: Double?
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(target, forKey: .target)
+        try c.encode(variant, forKey: .variant)
+        try c.encode(path, forKey: .path)
+        try c.encodeIfPresent(sha256, forKey: .sha256)
+        try c.encodeIfPresent(sizeBytes, forKey: .sizeBytes)
+        try c.encode(status, forKey: .status)
+        try c.encodeIfPresent(layout, forKey: .layout)
+        try c.encodeIfPresent(precision, forKey: .precision)
+        try c.encodeIfPresent(graph, forKey: .graph)
+        try c.encodeIfPresent(minOS, forKey: .minOS)
+        try c.encode(inputs, forKey: .inputs)
+        try c.encode(outputs, forKey: .outputs)
+        try c.encodeIfPresent(statusReason, forKey: .statusReason)
+        try c.encodeIfPresent(hostP50Ms.map { ["p50": $0] }, forKey: .latencyMs)
     }
 
     public init(from decoder: Decoder) throws {
@@ -97,13 +125,18 @@ public struct Artifact: Codable, Equatable {
         minOS = try c.decodeIfPresent(String.self, forKey: .minOS)
         inputs = try c.decodeIfPresent([TensorSpec].self, forKey: .inputs) ?? []
         outputs = try c.decodeIfPresent([TensorSpec].self, forKey: .outputs) ?? []
+        statusReason = try c.decodeIfPresent(String.self, forKey: .statusReason)
+        // Informational only: a latency object of another shape never makes the manifest unreadable.
+        hostP50Ms = (try? c.decodeIfPresent(HostLatency.self, forKey: .latencyMs))?.p50
     }
+
+    public var verified: Bool { status == "verified" }
 
     public var usable: Bool { status != "failed" && !path.isEmpty }
     public var label: String { "\(target)/\(variant)" }
 }
 
-public struct SpecialTokens: Codable, Equatable {
+public struct SpecialTokens: Codable, Equatable, Sendable {
     public var pad: Int
     public var bos: Int
     public var eos: Int
@@ -118,12 +151,12 @@ public struct SpecialTokens: Codable, Equatable {
 }
 
 /// The inputs and outputs of the encoder or of the decoder step.
-public struct GraphIO: Codable, Equatable {
+public struct GraphIO: Codable, Equatable, Sendable {
     public var inputs: [TensorSpec]
     public var outputs: [TensorSpec]
 }
 
-public struct CacheSpec: Codable, Equatable {
+public struct CacheSpec: Codable, Equatable, Sendable {
     public var layers: Int?
     public var heads: Int?
     public var headDim: Int?
@@ -135,7 +168,7 @@ public struct CacheSpec: Codable, Equatable {
 }
 
 /// The manifest's `translation` object (translation bundles only).
-public struct TranslationSpec: Codable, Equatable {
+public struct TranslationSpec: Codable, Equatable, Sendable {
     public var tokenizer: String
     public var specialTokens: SpecialTokens
     public var vocabSize: Int
@@ -173,7 +206,7 @@ public struct TranslationSpec: Codable, Equatable {
 }
 
 /// The parts of `manifest.json` (schema mobilekit.manifest/1) the app configures itself from.
-public struct BundleManifest: Codable, Equatable {
+public struct BundleManifest: Codable, Equatable, Sendable {
     public static let schemaName = "mobilekit.manifest/1"
 
     public var schema: String
@@ -261,12 +294,12 @@ public struct BundleManifest: Codable, Equatable {
     }
 }
 
-public enum TensorLayout: String, Equatable {
+public enum TensorLayout: String, Equatable, Sendable {
     case nchw = "NCHW"
     case nhwc = "NHWC"
 }
 
-public struct ImageInputSpec: Equatable {
+public struct ImageInputSpec: Equatable, Sendable {
     public var name: String
     public var width: Int
     public var height: Int

@@ -1,6 +1,6 @@
 import Foundation
 
-public enum NpyError: Error, CustomStringConvertible {
+public enum NpyError: Error, CustomStringConvertible, Sendable {
     case notNpy
     case unsupported(String)
     case outOfRange(Int)
@@ -15,7 +15,7 @@ public enum NpyError: Error, CustomStringConvertible {
 }
 
 /// A NumPy array read from a `.npy` file (C order, little-endian): the bundles' golden vectors.
-public struct NpyArray {
+public struct NpyArray: Sendable {
     public let shape: [Int]
     public let dtype: String  // "f4", "f8", "i8", "i4", "u1", "i1"
     public let data: Data

@@ -1,13 +1,13 @@
 import Foundation
 
 /// The byte order of a 4-byte pixel: camera frames are BGRA, decoded images usually RGBA.
-public enum PixelOrder: Equatable {
+public enum PixelOrder: Equatable, Sendable {
     case rgba
     case bgra
 }
 
 /// An 8-bit, 4-channel pixel buffer (rows may be padded: `bytesPerRow >= width * 4`).
-public struct RGBAImage: Equatable {
+public struct RGBAImage: Equatable, Sendable {
     public let width: Int
     public let height: Int
     public let bytesPerRow: Int
@@ -53,14 +53,12 @@ public enum Preprocess {
     /// (pixel centres aligned, like PIL's BILINEAR when upscaling) to `width` × `height`.
     public static func centerCropResize(_ image: RGBAImage, width: Int, height: Int) -> RGBAImage {
         if image.width == width && image.height == height { return image }
-        let targetAspect = Double(width) / Double(height)
-        var cropW = Double(image.width)
-        var cropH = Double(image.height)
-        if cropW / cropH > targetAspect { cropW = cropH * targetAspect } else { cropH = cropW / targetAspect }
-        let x0 = (Double(image.width) - cropW) / 2
-        let y0 = (Double(image.height) - cropH) / 2
-        let sx = cropW / Double(width)
-        let sy = cropH / Double(height)
+        // The same region the app's framing guide draws (one definition of "what the model sees").
+        let crop = FramingGuide.cropRegion(frameWidth: image.width, frameHeight: image.height, modelWidth: width, modelHeight: height)
+        let x0 = crop.x
+        let y0 = crop.y
+        let sx = crop.width / Double(width)
+        let sy = crop.height / Double(height)
         var out = [UInt8](repeating: 255, count: width * height * 4)
         for y in 0..<height {
             let fy = min(max(y0 + (Double(y) + 0.5) * sy - 0.5, 0), Double(image.height - 1))

@@ -4,13 +4,13 @@ import Foundation
 /// the manifest's `translation.encoder` / `translation.decoder` tensor lists. An explicit
 /// `"role"` on a tensor wins; otherwise the name and dtype decide (see `EncoderInput`,
 /// `DecoderInput`). Kept here, free of Core ML, so it is tested with the rest of the core.
-public enum EncoderInput: Equatable {
+public enum EncoderInput: Equatable, Sendable {
     case sourceIds
     /// 1 where the source is padding (`padMeansOne`), else 1 where it is a real token.
     case sourceMask(padMeansOne: Bool)
 }
 
-public enum DecoderInput: Equatable {
+public enum DecoderInput: Equatable, Sendable {
     case token
     case position
     case sourceIds
@@ -21,7 +21,7 @@ public enum DecoderInput: Equatable {
     case cache
 }
 
-public enum PlanError: Error, CustomStringConvertible, Equatable {
+public enum PlanError: Error, CustomStringConvertible, Equatable, Sendable {
     case unknownRole(graph: String, tensor: String)
     case noLogits
 
@@ -35,7 +35,7 @@ public enum PlanError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-public struct Seq2SeqPlan {
+public struct Seq2SeqPlan: Sendable {
     public let encoderInputs: [(tensor: TensorSpec, role: EncoderInput)]
     public let decoderInputs: [(tensor: TensorSpec, role: DecoderInput)]
     public let logits: TensorSpec

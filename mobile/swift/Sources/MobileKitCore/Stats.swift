@@ -2,7 +2,7 @@ import Foundation
 
 /// Latency statistics in milliseconds, computed as mobilekit's host benchmark does:
 /// percentiles interpolate linearly between closest ranks, std is the population deviation.
-public struct Latency: Equatable {
+public struct Latency: Equatable, Sendable {
     public let count: Int
     public let min: Double
     public let mean: Double
@@ -49,7 +49,7 @@ public enum Stats {
 }
 
 /// The last `capacity` latencies of a live stream (camera frames), for a running p50 on screen.
-public struct LatencyWindow {
+public struct LatencyWindow: Sendable {
     public let capacity: Int
     private var values: [Double] = []
     private var next = 0

@@ -1,6 +1,6 @@
 import Foundation
 
-public enum TokenizerError: Error, CustomStringConvertible, Equatable {
+public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalid(String)
 
     public var description: String {
@@ -14,7 +14,9 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
 /// Lowercase normalizer, Whitespace pre-tokenizer (`\w+|[^\w\s]+`), BPE with an end-of-word
 /// suffix (`</w>`) and an unknown token, no continuing-subword prefix, no byte fallback; the
 /// BPEDecoder turns the suffix back into spaces. Special tokens are added by the caller.
-public final class BPETokenizer {
+// @unchecked: every stored property is an immutable `let`, and NSRegularExpression is
+// immutable and documented thread-safe, so one tokenizer may be shared between actors.
+public final class BPETokenizer: @unchecked Sendable {
     public let vocab: [String: Int]
     public let idToToken: [Int: String]
     public let suffix: String
@@ -214,7 +216,7 @@ struct TokenizerFile: Decodable {
 }
 
 /// How source ids are laid out: `<bos>? tokens <eos>` padded with `<pad>` to the source length.
-public struct SourceFormat: Equatable {
+public struct SourceFormat: Equatable, Sendable {
     public var addBos: Bool
 
     public init(addBos: Bool) {

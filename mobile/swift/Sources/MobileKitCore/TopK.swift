@@ -1,6 +1,6 @@
 import Foundation
 
-public struct Prediction: Equatable {
+public struct Prediction: Equatable, Sendable {
     public let index: Int
     public let label: String
     public let score: Float
