@@ -18,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]  # ios_demo/
 APP = "MobileKitDemo"
 PACKAGE = "MobileKitCore"
+# The package's products the app links: the pure core, and the Core ML side shared with the harness.
+PRODUCTS = ("MobileKitCore", "MobileKitCoreML")
 PACKAGE_PATH = "../mobile/swift"  # the Swift core shared with the iOS benchmark harness
 DEPLOYMENT_TARGET = "17.0"
 BUNDLE_ID = "dev.mobilekit.MobileKitDemo"
@@ -166,7 +168,9 @@ def generate(root: Path = ROOT) -> str:
                                                                ("project", "target", "group:main", "group:products", "group:app"))
     product = oid(APP, "product")
     phases = {name: oid(APP, "phase", name) for name in ("Sources", "Frameworks", "Resources")}
-    package_ref, package_product, package_build = oid(PACKAGE, "ref"), oid(PACKAGE, "product"), oid(PACKAGE, "build")
+    package_ref = oid(PACKAGE, "ref")
+    product_deps = {name: oid(name, "product") for name in PRODUCTS}
+    product_builds = {name: oid(name, "build") for name in PRODUCTS}
 
     w.add("PBXFileReference", product, f"{APP}.app", [
         ("explicitFileType", "wrapper.application"), ("includeInIndex", "0"), ("path", f"{APP}.app"),
@@ -199,8 +203,9 @@ def generate(root: Path = ROOT) -> str:
             w.add("PBXBuildFile", build, f"{name} in Resources", [("fileRef", ref(fref, name))], one_line=True)
             resources.append(ref(build, f"{name} in Resources"))
 
-    w.add("PBXBuildFile", package_build, f"{PACKAGE} in Frameworks", [("productRef", ref(package_product, PACKAGE))],
-          one_line=True)
+    for name in PRODUCTS:
+        w.add("PBXBuildFile", product_builds[name], f"{name} in Frameworks", [("productRef", ref(product_deps[name], name))],
+              one_line=True)
 
     sub_groups = [g for g in groups if g]
     sub_groups.sort(key=lambda g: (GROUP_ORDER.index(g) if g in GROUP_ORDER else len(GROUP_ORDER), g))
@@ -218,7 +223,7 @@ def generate(root: Path = ROOT) -> str:
     w.add("PBXSourcesBuildPhase", phases["Sources"], "Sources",
           common + [("files", lst(sources)), ("runOnlyForDeploymentPostprocessing", "0")])
     w.add("PBXFrameworksBuildPhase", phases["Frameworks"], "Frameworks",
-          common + [("files", lst([ref(package_build, f"{PACKAGE} in Frameworks")])),
+          common + [("files", lst([ref(product_builds[n], f"{n} in Frameworks") for n in PRODUCTS])),
                     ("runOnlyForDeploymentPostprocessing", "0")])
     w.add("PBXResourcesBuildPhase", phases["Resources"], "Resources",
           common + [("files", lst(resources)), ("runOnlyForDeploymentPostprocessing", "0")])
@@ -240,8 +245,9 @@ def generate(root: Path = ROOT) -> str:
 
     w.add("XCLocalSwiftPackageReference", package_ref, f'XCLocalSwiftPackageReference "{PACKAGE}"',
           [("relativePath", PACKAGE_PATH)])
-    w.add("XCSwiftPackageProductDependency", package_product, PACKAGE, [
-        ("package", ref(package_ref, f'XCLocalSwiftPackageReference "{PACKAGE}"')), ("productName", PACKAGE)])
+    for name in PRODUCTS:
+        w.add("XCSwiftPackageProductDependency", product_deps[name], name, [
+            ("package", ref(package_ref, f'XCLocalSwiftPackageReference "{PACKAGE}"')), ("productName", name)])
 
     w.add("PBXNativeTarget", target, APP, [
         ("buildConfigurationList", ref(target_list, f'Build configuration list for PBXNativeTarget "{APP}"')),
@@ -249,7 +255,7 @@ def generate(root: Path = ROOT) -> str:
         ("buildRules", lst([])),
         ("dependencies", lst([])),
         ("name", APP),
-        ("packageProductDependencies", lst([ref(package_product, PACKAGE)])),
+        ("packageProductDependencies", lst([ref(product_deps[n], n) for n in PRODUCTS])),
         ("productName", APP),
         ("productReference", ref(product, f"{APP}.app")),
         ("productType", q("com.apple.product-type.application")),

@@ -47,7 +47,7 @@ def imports(path: Path) -> set[str]:
 
 
 def test_the_core_imports_only_foundation():
-    sources = sorted((CORE / "Sources").rglob("*.swift"))
+    sources = sorted((CORE / "Sources" / "MobileKitCore").rglob("*.swift"))
     assert len(sources) >= 8
     for f in sources:
         assert imports(f) <= {"Foundation"}, f"{f.name} imports {imports(f) - {'Foundation'}}"
@@ -73,8 +73,9 @@ def test_the_app_uses_the_platform_frameworks_the_issue_names():
 def test_package_swift_declares_the_library_and_its_tests():
     text = (CORE / "Package.swift").read_text()
     assert text.startswith("// swift-tools-version:6.0")  # Swift 6 language mode
-    assert text.count("swiftLanguageMode(.v6)") == 2  # the library and its tests
+    assert text.count("swiftLanguageMode(.v6)") == 3  # both libraries and the tests
     assert '.library(name: "MobileKitCore", targets: ["MobileKitCore"])' in text
+    assert '.library(name: "MobileKitCoreML", targets: ["MobileKitCoreML"])' in text
     assert re.search(r'\.testTarget\(\s*name: "MobileKitCoreTests",\s*dependencies: \["MobileKitCore"\]', text)
     assert ".iOS(.v16)" in text and ".macOS(.v13)" in text
     tests = sorted((CORE / "Tests" / "MobileKitCoreTests").glob("*.swift"))
@@ -156,7 +157,9 @@ def test_project_compiles_exactly_the_swift_files_on_disk(project):
 def test_the_app_target_links_the_local_core_package(project):
     target = next(t for t in objects(project, "PBXNativeTarget") if t.name == "MobileKitDemo")
     deps = [project.objects[d] for d in target.packageProductDependencies]
-    assert [(d.isa, d.productName) for d in deps] == [("XCSwiftPackageProductDependency", "MobileKitCore")]
+    assert [(d.isa, d.productName) for d in deps] == [("XCSwiftPackageProductDependency", "MobileKitCore"),
+                                                      ("XCSwiftPackageProductDependency", "MobileKitCoreML")]
+    assert deps[0].package == deps[1].package  # both products of the one local package
     package = project.objects[deps[0].package]
     assert package.isa == "XCLocalSwiftPackageReference"
     assert (IOS / package.relativePath / "Package.swift").is_file()
@@ -164,7 +167,7 @@ def test_the_app_target_links_the_local_core_package(project):
     assert package.get_id() in root.packageReferences
     frameworks = next(project.objects[p] for p in target.buildPhases
                       if project.objects[p].isa == "PBXFrameworksBuildPhase")
-    assert [project.objects[b].productRef for b in frameworks.files] == [deps[0].get_id()]
+    assert [project.objects[b].productRef for b in frameworks.files] == [d.get_id() for d in deps]
 
 
 def test_build_settings(project):

@@ -2,6 +2,7 @@ import CoreML
 import CoreVideo
 import Foundation
 import MobileKitCore
+import MobileKitCoreML
 import Vision
 
 /// One Core ML image classifier from a bundle. Models with an image input (what mobilekit's

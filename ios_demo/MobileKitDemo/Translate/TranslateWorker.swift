@@ -1,6 +1,7 @@
 import CoreML
 import Foundation
 import MobileKitCore
+import MobileKitCoreML
 
 /// One translation's output, as plain values for the main actor.
 struct Translation: Sendable {

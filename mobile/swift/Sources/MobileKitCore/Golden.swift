@@ -23,3 +23,45 @@ public struct Golden: Sendable {
         return Golden(samples: samples, inputs: try arrays("inputs"), pixels: try arrays("pixels"))
     }
 }
+
+public enum GoldenError: Error, CustomStringConvertible, Equatable, Sendable {
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let why): return "golden data: \(why)"
+        }
+    }
+}
+
+/// One golden sentence of a translation bundle (`translation.json`): the padded source ids the
+/// export fed and the ids the source model generated (after `<bos>`, ending with `<eos>`).
+public struct GoldenSentence: Equatable, Sendable {
+    public let text: String
+    public let sourceIds: [Int]
+    public let outputIds: [Int]
+
+    public init(text: String, sourceIds: [Int], outputIds: [Int]) {
+        self.text = text
+        self.sourceIds = sourceIds
+        self.outputIds = outputIds
+    }
+
+    /// The golden sentences of a `translation.json` file.
+    public static func parse(_ data: Data) throws -> [GoldenSentence] {
+        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let samples = root["samples"] as? [[String: Any]], !samples.isEmpty else {
+            throw GoldenError.invalid("translation.json has no samples")
+        }
+        return try samples.enumerated().map { i, s in
+            guard let ids = s["source_ids"] as? [Int], let out = s["output_ids"] as? [Int] else {
+                throw GoldenError.invalid("translation.json samples[\(i)] has no source_ids or output_ids")
+            }
+            return GoldenSentence(text: s["text"] as? String ?? "", sourceIds: ids, outputIds: out)
+        }
+    }
+
+    public static func load(_ url: URL) throws -> [GoldenSentence] {
+        try parse(Data(contentsOf: url))
+    }
+}

@@ -4,7 +4,7 @@ import Foundation
 import MobileKitCore
 import XCTest
 
-/// Benchmarks every Core ML package of the bundle with each compute-unit setting and writes one
+/// Benchmarks every Core ML package of an image-classification or generic bundle with each compute-unit setting and writes one
 /// `mobilekit.bench/1` JSON per configuration: to the app's Documents/mobilekit-bench folder, as
 /// an XCTest attachment, and as a `MOBILEKIT-BENCH-JSON {…}` line in the test log, which
 /// `mobilekit bench import BUNDLE xcodebuild.log` reads.
@@ -20,6 +20,7 @@ final class CoreMLBenchmarkTests: XCTestCase {
         ("all", .all),
     ]
 
+    @MainActor
     func testBenchmarkEveryCoreMLPackage() async throws {
         let env = ProcessInfo.processInfo.environment
         let runs = Int(env["MOBILEKIT_RUNS"] ?? "") ?? 50
@@ -33,6 +34,9 @@ final class CoreMLBenchmarkTests: XCTestCase {
             return
         }
         let manifest = try BundleManifest.parse(Data(contentsOf: root.appendingPathComponent("manifest.json")))
+        if manifest.translation != nil {
+            throw XCTSkip("a translation bundle (Seq2SeqBenchmarkTests benchmarks its encoder/decoder pairs)")
+        }
         let golden = try Golden.load(folder: root.appendingPathComponent(manifest.golden ?? "assets/golden/"))
         let device = currentDevice()
         let outDir = try FileManager.default.url(for: .documentDirectory, in: .userDomainMask, appropriateFor: nil, create: true)

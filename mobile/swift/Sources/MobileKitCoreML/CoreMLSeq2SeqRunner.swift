@@ -1,14 +1,27 @@
+#if canImport(CoreML)
 import CoreML
 import Foundation
 import MobileKitCore
+
+/// A Core ML model that lacks an output or input the manifest names.
+public enum CoreMLRunnerError: LocalizedError, Sendable {
+    case missing(String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .missing(let what): return what
+        }
+    }
+}
 
 /// The translation bundle's Core ML encoder and decoder-step models behind the core's
 /// Seq2SeqRunner: the manifest's `translation.encoder` / `translation.decoder` lists say what
 /// each input is (the core's Seq2SeqPlan); cache outputs are fed back as the next step's inputs.
 /// Every input is fed in the data type the model file declares (fp16 Core ML models take and
 /// give fp16; the manifest speaks of the source model's fp32), converted in bulk where an
-/// output feeds an input of another type. Not thread-safe: it lives inside TranslateWorker.
-final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
+/// output feeds an input of another type. Not thread-safe: it lives on one
+/// thread (the app's TranslateWorker actor, the harness's test).
+public final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
     private let encoder: MLModel
     private let decoder: MLModel
     private let spec: TranslationSpec
@@ -21,7 +34,7 @@ final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
     private var memory: [String: MLMultiArray] = [:]  // encoder outputs by manifest name
     private var cache: [String: MLMultiArray] = [:]  // decoder cache inputs by manifest name
 
-    init(encoder: MLModel, decoder: MLModel, spec: TranslationSpec, encoderArtifact: Artifact, decoderArtifact: Artifact) throws {
+    public init(encoder: MLModel, decoder: MLModel, spec: TranslationSpec, encoderArtifact: Artifact, decoderArtifact: Artifact) throws {
         self.encoder = encoder
         self.decoder = decoder
         self.spec = spec
@@ -40,7 +53,7 @@ final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
         return out
     }
 
-    func start(sourceIds: [Int]) throws {
+    public func start(sourceIds: [Int]) throws {
         self.sourceIds = sourceIds
         var feeds: [String: MLFeatureValue] = [:]
         for (declared, role) in plan.encoderInputs {
@@ -60,7 +73,7 @@ final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
         for declared in spec.encoder.outputs {
             let tensor = encoderIO.output(declared)
             guard let array = output.featureValue(for: tensor.modelName)?.multiArrayValue else {
-                throw DemoError.badModel("The encoder gave no output \(tensor.modelName).")
+                throw CoreMLRunnerError.missing("The encoder gave no output \(tensor.modelName).")
             }
             memory[tensor.name] = array
         }
@@ -71,7 +84,7 @@ final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
         }
     }
 
-    func step(token: Int, position: Int) throws -> [Float] {
+    public func step(token: Int, position: Int) throws -> [Float] {
         var feeds: [String: MLFeatureValue] = [:]
         for (declared, role) in plan.decoderInputs {
             let tensor = decoderIO.input(declared)
@@ -89,10 +102,10 @@ final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
                 let mask = Seq2SeqPlan.mask(sourceIds, pad: spec.specialTokens.pad, padMeansOne: padMeansOne)
                 array = try MultiArrays.ints(mask, shape: shape, type: type)
             case .memory(let name):
-                guard let value = memory[name] else { throw DemoError.badModel("No encoder output \(name) for \(tensor.name).") }
+                guard let value = memory[name] else { throw CoreMLRunnerError.missing("No encoder output \(name) for \(tensor.name).") }
                 array = try MultiArrays.matching(value, type: type)
             case .cache:
-                guard let value = cache[tensor.name] else { throw DemoError.badModel("No cache for \(tensor.name).") }
+                guard let value = cache[tensor.name] else { throw CoreMLRunnerError.missing("No cache for \(tensor.name).") }
                 array = try MultiArrays.matching(value, type: type)
             }
             feeds[tensor.modelName] = MLFeatureValue(multiArray: array)
@@ -101,13 +114,13 @@ final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
         for pair in plan.cachePairs {
             let name = decoderIO.output(pair.output).modelName
             guard let next = output.featureValue(for: name)?.multiArrayValue else {
-                throw DemoError.badModel("The decoder gave no output \(name).")
+                throw CoreMLRunnerError.missing("The decoder gave no output \(name).")
             }
             cache[pair.input.name] = next
         }
         let logitsName = decoderIO.output(plan.logits).modelName
         guard let logits = output.featureValue(for: logitsName)?.multiArrayValue else {
-            throw DemoError.badModel("The decoder gave no output \(logitsName).")
+            throw CoreMLRunnerError.missing("The decoder gave no output \(logitsName).")
         }
         let values = MultiArrays.floats(logits)
         return Array(values[Seq2SeqPlan.logitsRange(count: values.count, vocabSize: spec.vocabSize, position: position)])
@@ -142,3 +155,4 @@ struct ArtifactNames {
         return t
     }
 }
+#endif

@@ -1,21 +1,23 @@
+#if canImport(CoreML)
 import CoreML
 import Foundation
 import MobileKitCore
 
-/// MLMultiArray in and out, for the models that take or give plain tensors.
-enum MultiArrays {
+/// MLMultiArray in and out, for the models that take or give plain tensors (the demo app and
+/// the iOS harness share it, so both feed and read Core ML models the same way).
+public enum MultiArrays {
     /// Integer values into an array of `shape` and the data type the model declares.
-    static func ints(_ values: [Int], shape: [Int], type: MLMultiArrayDataType) throws -> MLMultiArray {
+    public static func ints(_ values: [Int], shape: [Int], type: MLMultiArrayDataType) throws -> MLMultiArray {
         try make(values.map { Float($0) }, shape: shape, type: type)
     }
 
-    static func floats(_ values: [Float], shape: [Int]) throws -> MLMultiArray {
+    public static func floats(_ values: [Float], shape: [Int]) throws -> MLMultiArray {
         try make(values, shape: shape, type: .float32)
     }
 
     /// `values` (row-major; missing ones zero) as a fresh contiguous array of `type`, written in
     /// one pass over the storage: fp16 as converted bit patterns, never through NSNumber.
-    static func make(_ values: [Float], shape: [Int], type: MLMultiArrayDataType) throws -> MLMultiArray {
+    public static func make(_ values: [Float], shape: [Int], type: MLMultiArrayDataType) throws -> MLMultiArray {
         let array = try MLMultiArray(shape: shape.map { NSNumber(value: max($0, 1)) }, dataType: type)
         let n = min(values.count, array.count)
         array.withUnsafeMutableBytes { raw, _ in
@@ -36,18 +38,18 @@ enum MultiArrays {
 
     /// `array` in the data type an input declares: itself when it already is (Core ML may give
     /// fp16 outputs to an fp32 input otherwise, relying on a silent conversion), else a converted copy.
-    static func matching(_ array: MLMultiArray, type: MLMultiArrayDataType) throws -> MLMultiArray {
+    public static func matching(_ array: MLMultiArray, type: MLMultiArrayDataType) throws -> MLMultiArray {
         if array.dataType == type { return array }
         return try make(floats(array), shape: array.shape.map { $0.intValue }, type: type)
     }
 
     /// The data type a model declares for an input (fp32 when it does not say).
-    static func declaredType(_ model: MLModel, input name: String) -> MLMultiArrayDataType {
+    public static func declaredType(_ model: MLModel, input name: String) -> MLMultiArrayDataType {
         model.modelDescription.inputDescriptionsByName[name]?.multiArrayConstraint?.dataType ?? .float32
     }
 
     /// All values as Float in logical (row-major) order, whatever the strides and data type.
-    static func floats(_ array: MLMultiArray) -> [Float] {
+    public static func floats(_ array: MLMultiArray) -> [Float] {
         let shape = array.shape.map { $0.intValue }
         let strides = array.strides.map { $0.intValue }
         var expected = 1
@@ -92,3 +94,4 @@ enum MultiArrays {
         return out
     }
 }
+#endif
