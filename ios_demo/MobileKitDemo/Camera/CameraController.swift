@@ -27,6 +27,7 @@ final class CameraController: NSObject, @unchecked Sendable {
     private var output: AVCaptureVideoDataOutput?
     private var configured: Bool?  // nil until configured; true for the front camera
     private var wanted = false  // the screen is showing: false after stop(), so a late start does nothing
+    private var restarts = 0  // after runtime errors, since the last successful start
     private var runtimeErrorObserver: NSObjectProtocol?
 
     init(frameQueue: DispatchQueue, onState: @escaping @Sendable (CameraState) -> Void,
@@ -61,6 +62,7 @@ final class CameraController: NSObject, @unchecked Sendable {
     func stop() {
         sessionQueue.async { [self] in
             wanted = false
+            restarts = 0
             if session.isRunning { session.stopRunning() }
             onState(.idle)
         }
@@ -88,7 +90,11 @@ final class CameraController: NSObject, @unchecked Sendable {
                     observeRuntimeErrors()
                 }
                 if !session.isRunning { session.startRunning() }
-                onState(session.isRunning ? .running(front: configured ?? false) : .failed("The camera did not start."))
+                if session.isRunning {
+                    onState(.running(front: configured ?? false))
+                } else {
+                    onState(.failed("The camera did not start: leave the tab and come back to try again."))
+                }
             } catch {
                 onState(.failed(error.localizedDescription))
             }
@@ -96,15 +102,23 @@ final class CameraController: NSObject, @unchecked Sendable {
     }
 
     /// A runtime error (media services reset, camera taken by another app) stops the session:
-    /// say so, and start again while the screen still wants frames.
+    /// say so, and start again while the screen still wants frames (three times at most, so a
+    /// camera that keeps failing ends in a message rather than a loop).
     private func observeRuntimeErrors() {
         runtimeErrorObserver = NotificationCenter.default.addObserver(
             forName: AVCaptureSession.runtimeErrorNotification, object: session, queue: nil
         ) { [weak self] note in
             let error = (note.userInfo?[AVCaptureSessionErrorKey] as? NSError)?.localizedDescription ?? "unknown error"
             guard let self else { return }
-            self.onState(.failed("The camera stopped (\(error)); restarting…"))
-            self.run()
+            self.sessionQueue.async { [self] in
+                guard restarts < 3 else {
+                    onState(.failed("The camera stopped (\(error)). Leave the tab and come back to try again."))
+                    return
+                }
+                restarts += 1
+                onState(.failed("The camera stopped (\(error)); restarting…"))
+                run()
+            }
         }
     }
 

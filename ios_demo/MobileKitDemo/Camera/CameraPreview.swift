@@ -18,7 +18,8 @@ struct CameraPreview: UIViewRepresentable {
 
         /// Starts following the camera's rotation (once per device in use).
         func follow(_ camera: CameraController) {
-            guard let device = camera.currentDevice(), coordinator?.device !== device else { return }
+            // once: the session's camera never changes after it is configured
+            guard coordinator == nil, let device = camera.currentDevice() else { return }
             let rotation = AVCaptureDevice.RotationCoordinator(device: device, previewLayer: previewLayer)
             coordinator = rotation
             // The coordinator reports on the main queue.

@@ -104,6 +104,7 @@ public final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
             case .memory(let name):
                 guard let value = memory[name] else { throw CoreMLRunnerError.missing("No encoder output \(name) for \(tensor.name).") }
                 array = try MultiArrays.matching(value, type: type)
+                memory[name] = array  // converted once per sentence, not once per step
             case .cache:
                 guard let value = cache[tensor.name] else { throw CoreMLRunnerError.missing("No cache for \(tensor.name).") }
                 array = try MultiArrays.matching(value, type: type)

@@ -68,7 +68,7 @@ public enum MultiArrays {
             case .int32:
                 return array.withUnsafeBufferPointer(ofType: Int32.self) { $0.prefix(n).map { Float($0) } }
             case .float16:
-                // In bulk from the raw bits (Float16 itself is unavailable on Intel Macs' simulators).
+                // In bulk from the raw bits (Swift.Float16 is unavailable on Intel Macs, where the harness also runs).
                 return array.withUnsafeBytes { raw in
                     [Float](unsafeUninitializedCapacity: n) { out, initialized in
                         for i in 0..<n { out[i] = Half.float(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) }
