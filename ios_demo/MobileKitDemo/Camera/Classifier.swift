@@ -46,7 +46,8 @@ final class Classifier {
             try handler.perform([request])
             return predictions(request.results ?? [], k: k)
         }
-        guard let input = tensorInput, let image = PixelBufferImage.image(frame) else { return [] }
+        guard let input = tensorInput,
+              let image = PixelBufferImage.modelImage(frame, width: input.spec.width, height: input.spec.height) else { return [] }
         let values = Preprocess.tensor(image, spec: input.spec)
         let array = try MultiArrays.make(values, shape: input.shape, type: MultiArrays.declaredType(model, input: input.name))
         let features = try MLDictionaryFeatureProvider(dictionary: [input.name: MLFeatureValue(multiArray: array)])

@@ -53,36 +53,51 @@ public enum Preprocess {
     /// (pixel centres aligned, like PIL's BILINEAR when upscaling) to `width` × `height`.
     public static func centerCropResize(_ image: RGBAImage, width: Int, height: Int) -> RGBAImage {
         if image.width == width && image.height == height { return image }
+        return image.pixels.withUnsafeBytes { raw in
+            centerCropResize(pixels: raw, width: image.width, height: image.height, bytesPerRow: image.bytesPerRow,
+                             order: image.order, toWidth: width, toHeight: height)
+        }
+    }
+
+    /// The same, read in place from a 4-byte-per-pixel buffer (a locked camera frame): only the
+    /// small result is allocated, never a copy of the whole frame.
+    public static func centerCropResize(pixels: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerRow: Int,
+                                        order: PixelOrder, toWidth: Int, toHeight: Int) -> RGBAImage {
+        precondition(width > 0 && height > 0 && bytesPerRow >= width * 4, "bad image geometry")
+        precondition(pixels.count >= bytesPerRow * (height - 1) + width * 4, "pixel buffer too small")
         // The same region the app's framing guide draws (one definition of "what the model sees").
-        let crop = FramingGuide.cropRegion(frameWidth: image.width, frameHeight: image.height, modelWidth: width, modelHeight: height)
-        let x0 = crop.x
-        let y0 = crop.y
-        let sx = crop.width / Double(width)
-        let sy = crop.height / Double(height)
-        var out = [UInt8](repeating: 255, count: width * height * 4)
-        for y in 0..<height {
-            let fy = min(max(y0 + (Double(y) + 0.5) * sy - 0.5, 0), Double(image.height - 1))
+        let crop = FramingGuide.cropRegion(frameWidth: width, frameHeight: height, modelWidth: toWidth, modelHeight: toHeight)
+        let sx = crop.width / Double(toWidth)
+        let sy = crop.height / Double(toHeight)
+        let (ri, bi) = order == .rgba ? (0, 2) : (2, 0)
+        @inline(__always) func rgb(_ x: Int, _ y: Int) -> (Float, Float, Float) {
+            let i = y * bytesPerRow + x * 4
+            return (Float(pixels[i + ri]), Float(pixels[i + 1]), Float(pixels[i + bi]))
+        }
+        var out = [UInt8](repeating: 255, count: toWidth * toHeight * 4)
+        for y in 0..<toHeight {
+            let fy = min(max(crop.y + (Double(y) + 0.5) * sy - 0.5, 0), Double(height - 1))
             let yLo = Int(fy)
-            let yHi = min(yLo + 1, image.height - 1)
+            let yHi = min(yLo + 1, height - 1)
             let wy = Float(fy - Double(yLo))
-            for x in 0..<width {
-                let fx = min(max(x0 + (Double(x) + 0.5) * sx - 0.5, 0), Double(image.width - 1))
+            for x in 0..<toWidth {
+                let fx = min(max(crop.x + (Double(x) + 0.5) * sx - 0.5, 0), Double(width - 1))
                 let xLo = Int(fx)
-                let xHi = min(xLo + 1, image.width - 1)
+                let xHi = min(xLo + 1, width - 1)
                 let wx = Float(fx - Double(xLo))
-                let a = image.rgb(xLo, yLo), b = image.rgb(xHi, yLo), c = image.rgb(xLo, yHi), d = image.rgb(xHi, yHi)
+                let a = rgb(xLo, yLo), b = rgb(xHi, yLo), c = rgb(xLo, yHi), d = rgb(xHi, yHi)
                 func mix(_ p: Float, _ q: Float, _ r: Float, _ s: Float) -> UInt8 {
                     let top = p + (q - p) * wx
                     let bottom = r + (s - r) * wx
                     return UInt8(clamping: Int((top + (bottom - top) * wy).rounded()))
                 }
-                let o = (y * width + x) * 4
+                let o = (y * toWidth + x) * 4
                 out[o] = mix(a.0, b.0, c.0, d.0)
                 out[o + 1] = mix(a.1, b.1, c.1, d.1)
                 out[o + 2] = mix(a.2, b.2, c.2, d.2)
             }
         }
-        return RGBAImage(width: width, height: height, order: .rgba, pixels: out)
+        return RGBAImage(width: toWidth, height: toHeight, order: .rgba, pixels: out)
     }
 
     /// The model input of one image (batch of one): `(pixel * scale - mean) / std` per channel,

@@ -73,4 +73,36 @@ final class FramingGuideTests: XCTestCase {
             }
         }
     }
+
+    func testInPlaceCropOfAPaddedBGRAFrameMatchesTheImagePath() {
+        // a 7x5 BGRA frame with 4 bytes of row padding, every pixel different
+        let width = 7, height = 5, bytesPerRow = 7 * 4 + 4
+        var bytes = [UInt8](repeating: 0, count: bytesPerRow * height)
+        for y in 0..<height {
+            for x in 0..<width {
+                let i = y * bytesPerRow + x * 4
+                bytes[i] = UInt8(10 * x)  // B
+                bytes[i + 1] = UInt8(30 * y)  // G
+                bytes[i + 2] = UInt8(200 - 20 * x)  // R
+                bytes[i + 3] = 255
+            }
+        }
+        let frame = RGBAImage(width: width, height: height, bytesPerRow: bytesPerRow, order: .bgra, pixels: bytes)
+        for (w, h) in [(3, 3), (2, 4), (9, 9)] {
+            let viaImage = Preprocess.centerCropResize(frame, width: w, height: h)
+            let inPlace = bytes.withUnsafeBytes {
+                Preprocess.centerCropResize(pixels: $0, width: width, height: height, bytesPerRow: bytesPerRow, order: .bgra,
+                                            toWidth: w, toHeight: h)
+            }
+            XCTAssertEqual(inPlace, viaImage, "\(w)x\(h)")
+            XCTAssertEqual(inPlace.order, .rgba)
+        }
+        // the centre pixel of a 1x1 crop of the 5x5 centre square is pixel (3, 2): R = 200 - 60
+        let one = bytes.withUnsafeBytes {
+            Preprocess.centerCropResize(pixels: $0, width: width, height: height, bytesPerRow: bytesPerRow, order: .bgra,
+                                        toWidth: 1, toHeight: 1)
+        }
+        XCTAssertEqual(one.rgb(0, 0).0, 140)
+        XCTAssertEqual(one.rgb(0, 0).2, 30)
+    }
 }
