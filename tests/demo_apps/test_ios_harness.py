@@ -27,7 +27,8 @@ def harness_swift() -> list[Path]:
 
 def test_every_harness_swift_file_parses():
     files = harness_swift()
-    assert {f.name for f in files} >= {"Package.swift", "CoreMLBenchmarkTests.swift", "Seq2SeqBenchmarkTests.swift", "Device.swift"}
+    assert {f.name for f in files} >= {"Package.swift", "CoreMLBenchmarkTests.swift", "Seq2SeqBenchmarkTests.swift", "Device.swift",
+                                       "BenchRun.swift"}
     assert {str(f.relative_to(ROOT)): e for f in files if (e := swift_errors(f.read_bytes()))} == {}
 
 
@@ -45,10 +46,12 @@ def test_no_copies_of_the_core():
 
 def test_translation_bundles_get_their_own_benchmark():
     seq2seq = (TESTS / "Seq2SeqBenchmarkTests.swift").read_text()
-    for needle in ("ModelChoices.seq2seqPairs(manifest, target: \"coreml\")", "CoreMLSeq2SeqRunner(", "GoldenSentence.load(",
-                   "GreedyDecoder.decode(", "MOBILEKIT-BENCH-JSON", "runsMs: stepsMs"):
+    for needle in ("ModelChoices.seq2seqPairs(run.manifest, target: \"coreml\")", "CoreMLSeq2SeqRunner(", "GoldenSentence.load(",
+                   "GreedyDecoder.decode(", "run.emit(result, from: self)", "runsMs: stepsMs"):
         assert needle in seq2seq, needle
+    assert 'print("MOBILEKIT-BENCH-JSON ' in (TESTS / "BenchRun.swift").read_text()  # what `bench import` reads
     classify = (TESTS / "CoreMLBenchmarkTests.swift").read_text()
+    assert "MultiArrays.make(" in classify and "constraint.dataType" in classify  # inputs in the declared dtype
     assert re.search(r"if manifest\.translation != nil \{\s*throw XCTSkip", classify)  # index.json is not read for them
 
 

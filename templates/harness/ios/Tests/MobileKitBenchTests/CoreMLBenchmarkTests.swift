@@ -2,52 +2,27 @@ import CoreML
 import CoreVideo
 import Foundation
 import MobileKitCore
+import MobileKitCoreML
 import XCTest
 
-/// Benchmarks every Core ML package of an image-classification or generic bundle with each compute-unit setting and writes one
-/// `mobilekit.bench/1` JSON per configuration: to the app's Documents/mobilekit-bench folder, as
-/// an XCTest attachment, and as a `MOBILEKIT-BENCH-JSON {…}` line in the test log, which
-/// `mobilekit bench import BUNDLE xcodebuild.log` reads.
-///
-/// Environment (with xcodebuild, prefix each with TEST_RUNNER_): MOBILEKIT_RUNS (50),
-/// MOBILEKIT_WARMUP (5), MOBILEKIT_COMPUTE_UNITS (cpuOnly,cpuAndGPU,cpuAndNeuralEngine,all),
-/// MOBILEKIT_ONLY (comma-separated variants).
+/// Benchmarks every Core ML package of an image-classification or generic bundle with each
+/// compute-unit setting and writes one `mobilekit.bench/1` JSON per configuration (BenchRun:
+/// Documents/mobilekit-bench, an XCTest attachment, a `MOBILEKIT-BENCH-JSON {…}` log line).
 final class CoreMLBenchmarkTests: XCTestCase {
-    static let allUnits: [(String, MLComputeUnits)] = [
-        ("cpuOnly", .cpuOnly),
-        ("cpuAndGPU", .cpuAndGPU),
-        ("cpuAndNeuralEngine", .cpuAndNeuralEngine),
-        ("all", .all),
-    ]
-
     @MainActor
     func testBenchmarkEveryCoreMLPackage() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let runs = Int(env["MOBILEKIT_RUNS"] ?? "") ?? 50
-        let warmup = Int(env["MOBILEKIT_WARMUP"] ?? "") ?? 5
-        let wantedUnits = Set((env["MOBILEKIT_COMPUTE_UNITS"] ?? "cpuOnly,cpuAndGPU,cpuAndNeuralEngine,all").split(separator: ",").map(String.init))
-        let only = Set((env["MOBILEKIT_ONLY"] ?? "").split(separator: ",").map(String.init))
-
-        guard let root = Bundle.module.url(forResource: "bundle", withExtension: nil),
-              FileManager.default.fileExists(atPath: root.appendingPathComponent("manifest.json").path) else {
-            XCTFail("Resources/bundle has no manifest.json: run scripts/prepare.sh first")
-            return
-        }
-        let manifest = try BundleManifest.parse(Data(contentsOf: root.appendingPathComponent("manifest.json")))
-        if manifest.translation != nil {
+        guard let run = try BenchRun.start() else { return }
+        if run.manifest.translation != nil {
             throw XCTSkip("a translation bundle (Seq2SeqBenchmarkTests benchmarks its encoder/decoder pairs)")
         }
-        let golden = try Golden.load(folder: root.appendingPathComponent(manifest.golden ?? "assets/golden/"))
-        let device = currentDevice()
-        let outDir = try FileManager.default.url(for: .documentDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
-            .appendingPathComponent("mobilekit-bench")
-        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-
-        let packages = manifest.artifacts.filter { $0.target == "coreml" && $0.usable && (only.isEmpty || only.contains($0.variant)) }
+        let golden = try Golden.load(folder: run.root.appendingPathComponent(run.manifest.golden ?? "assets/golden/"))
+        let packages = run.manifest.artifacts.filter {
+            $0.target == "coreml" && $0.usable && (run.only.isEmpty || run.only.contains($0.variant))
+        }
         XCTAssertFalse(packages.isEmpty, "the bundle has no Core ML package to benchmark")
         var failures: [String] = []
         for artifact in packages {
-            let packageURL = root.appendingPathComponent(artifact.path)
+            let packageURL = run.root.appendingPathComponent(artifact.path)
             let sha = try bundleSha256(packageURL)
             // init: compiling the .mlpackage to .mlmodelc (done once per package; every compute
             // unit setting loads the same compiled model).
@@ -55,33 +30,26 @@ final class CoreMLBenchmarkTests: XCTestCase {
             let compiled = try await MLModel.compileModel(at: packageURL)
             let initMs = elapsedMs(since: t0)
             defer { try? FileManager.default.removeItem(at: compiled) }
-            for (unitsName, units) in Self.allUnits where wantedUnits.contains(unitsName) {
-                let result = benchmark(artifact: artifact, compiled: compiled, sha: sha, unitsName: unitsName, units: units,
-                                       initMs: initMs, golden: golden, device: device, warmup: warmup, runs: runs)
-                let data = try result.json()
-                try data.write(to: outDir.appendingPathComponent(result.fileName))
-                let attachment = XCTAttachment(data: data, uniformTypeIdentifier: "public.json")
-                attachment.name = result.fileName
-                attachment.lifetime = .keepAlways
-                add(attachment)
-                let line = try String(decoding: result.json(pretty: false), as: UTF8.self)
-                print("MOBILEKIT-BENCH-JSON \(line)")
-                if result.status == "failed" { failures.append("\(artifact.label) \(unitsName): \(result.error ?? "")") }
+            for unit in run.units {
+                let result = benchmark(artifact: artifact, compiled: compiled, sha: sha, unit: unit, initMs: initMs,
+                                       golden: golden, run: run)
+                try run.emit(result, from: self)
+                if result.status == "failed" { failures.append("\(artifact.label) \(unit.name): \(result.error ?? "")") }
             }
         }
-        print("mobilekit: wrote results to \(outDir.path)")
+        print("mobilekit: wrote results to \(run.outDir.path)")
         XCTAssertTrue(failures.isEmpty, "benchmarks failed: \(failures)")
     }
 
-    private func benchmark(artifact: Artifact, compiled: URL, sha: String, unitsName: String, units: MLComputeUnits,
-                           initMs: Double, golden: Golden, device: DeviceInfo, warmup: Int, runs: Int) -> BenchResult {
-        let v = ProcessInfo.processInfo.operatingSystemVersion
-        let runtimeVersion = "\(device.platform == "ios" ? "iOS" : "macOS") \(v.majorVersion).\(v.minorVersion).\(v.patchVersion)"
-        let backend = ["cpuOnly": "cpu", "cpuAndGPU": "gpu", "cpuAndNeuralEngine": "npu", "all": "all"][unitsName] ?? unitsName
+    private func benchmark(artifact: Artifact, compiled: URL, sha: String,
+                           unit: (name: String, units: MLComputeUnits, backend: String), initMs: Double,
+                           golden: Golden, run: BenchRun) -> BenchResult {
+        let warmup = run.warmup
+        let runs = run.runs
         func result(_ status: String, _ error: String?, _ timings: Timings?) -> BenchResult {
-            BenchResult(tool: "mobilekit ios harness (XCTest)", device: device, runtimeName: "coreml",
-                        runtimeVersion: runtimeVersion, artifact: artifact, modelSha256: sha, backend: backend,
-                        computeUnits: unitsName, warmupRuns: warmup, runs: runs, status: status, error: error,
+            BenchResult(tool: "mobilekit ios harness (XCTest)", device: run.device, runtimeName: "coreml",
+                        runtimeVersion: run.runtimeVersion, artifact: artifact, modelSha256: sha, backend: unit.backend,
+                        computeUnits: unit.name, warmupRuns: warmup, runs: runs, status: status, error: error,
                         timings: timings, notes: [
                             "init: compiling the .mlpackage (MLModel.compileModel); load: MLModel(contentsOf:configuration:)",
                             "first inference is one call after load, outside the \(warmup) warm-up and \(runs) measured runs",
@@ -90,7 +58,7 @@ final class CoreMLBenchmarkTests: XCTestCase {
         do {
             let memory = PeakMemory()
             let config = MLModelConfiguration()
-            config.computeUnits = units
+            config.computeUnits = unit.units
             memory.reset()
             let t0 = DispatchTime.now()
             let model = try MLModel(contentsOf: compiled, configuration: config)
@@ -131,11 +99,9 @@ final class CoreMLBenchmarkTests: XCTestCase {
                 guard let input = golden.inputs[spec] else {
                     throw NSError(domain: "mobilekit", code: 2, userInfo: [NSLocalizedDescriptionKey: "no golden input \(spec)"])
                 }
-                let values = try input.sample(sample).floats()
-                let array = try MLMultiArray(shape: constraint.shape, dataType: constraint.dataType == .int32 ? .int32 : .float32)
-                for (i, value) in values.enumerated() where i < array.count {
-                    array[i] = NSNumber(value: constraint.dataType == .int32 ? Float(Int32(value)) : value)
-                }
+                // in the data type the model declares (fp16 models take fp16), written in one pass
+                let array = try MultiArrays.make(try input.sample(sample).floats(), shape: constraint.shape.map { $0.intValue },
+                                                 type: constraint.dataType)
                 dict[name] = MLFeatureValue(multiArray: array)
             }
         }
@@ -177,8 +143,4 @@ final class CoreMLBenchmarkTests: XCTestCase {
         }
         return pb
     }
-}
-
-func elapsedMs(since start: DispatchTime) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
 }

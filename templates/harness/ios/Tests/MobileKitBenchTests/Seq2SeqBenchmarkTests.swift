@@ -10,78 +10,54 @@ import XCTest
 /// CoreMLSeq2SeqRunner feeds each input in the dtype the model declares). One
 /// `mobilekit.bench/1` result per pair and setting: the runs are decoder steps (per-token
 /// latency), the encoder's time is in the notes, and so is how many sentences reproduced the
-/// golden ids. Same outputs and environment variables as CoreMLBenchmarkTests.
+/// golden ids. Settings and outputs as in BenchRun.
 final class Seq2SeqBenchmarkTests: XCTestCase {
     @MainActor
     func testBenchmarkEveryCoreMLPair() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let runs = Int(env["MOBILEKIT_RUNS"] ?? "") ?? 50
-        let warmup = Int(env["MOBILEKIT_WARMUP"] ?? "") ?? 5
-        let wantedUnits = Set((env["MOBILEKIT_COMPUTE_UNITS"] ?? "cpuOnly,cpuAndGPU,cpuAndNeuralEngine,all").split(separator: ",").map(String.init))
-        let only = Set((env["MOBILEKIT_ONLY"] ?? "").split(separator: ",").map(String.init))
-
-        guard let root = Bundle.module.url(forResource: "bundle", withExtension: nil),
-              FileManager.default.fileExists(atPath: root.appendingPathComponent("manifest.json").path) else {
-            XCTFail("Resources/bundle has no manifest.json: run scripts/prepare.sh first")
-            return
-        }
-        let manifest = try BundleManifest.parse(Data(contentsOf: root.appendingPathComponent("manifest.json")))
-        guard let spec = manifest.translation else {
+        guard let run = try BenchRun.start() else { return }
+        guard let spec = run.manifest.translation else {
             throw XCTSkip("not a translation bundle (CoreMLBenchmarkTests benchmarks it)")
         }
-        let sentences = try GoldenSentence.load(root.appendingPathComponent(spec.golden ?? "assets/golden/translation.json"))
-        let device = currentDevice()
-        let outDir = try FileManager.default.url(for: .documentDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
-            .appendingPathComponent("mobilekit-bench")
-        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-
-        let pairs = ModelChoices.seq2seqPairs(manifest, target: "coreml").filter { only.isEmpty || only.contains($0.variant) }
+        let sentences = try GoldenSentence.load(run.root.appendingPathComponent(spec.golden ?? "assets/golden/translation.json"))
+        let pairs = ModelChoices.seq2seqPairs(run.manifest, target: "coreml").filter { run.only.isEmpty || run.only.contains($0.variant) }
         XCTAssertFalse(pairs.isEmpty, "the bundle has no Core ML encoder and decoder of one variant")
         var failures: [String] = []
         for pair in pairs {
             guard let encoder = pair.encoder, let decoder = pair.decoder else { continue }
-            let sha = try bundleSha256(root.appendingPathComponent(decoder.path))
+            let sha = try bundleSha256(run.root.appendingPathComponent(decoder.path))
             let t0 = DispatchTime.now()
-            let encoderURL = try await MLModel.compileModel(at: root.appendingPathComponent(encoder.path))
-            let decoderURL = try await MLModel.compileModel(at: root.appendingPathComponent(decoder.path))
+            let encoderURL = try await MLModel.compileModel(at: run.root.appendingPathComponent(encoder.path))
+            let decoderURL = try await MLModel.compileModel(at: run.root.appendingPathComponent(decoder.path))
             let initMs = elapsedMs(since: t0)
             defer {
                 try? FileManager.default.removeItem(at: encoderURL)
                 try? FileManager.default.removeItem(at: decoderURL)
             }
-            for (unitsName, units) in CoreMLBenchmarkTests.allUnits where wantedUnits.contains(unitsName) {
+            for unit in run.units {
                 let result = benchmark(pair: pair, encoderURL: encoderURL, decoderURL: decoderURL, spec: spec, sentences: sentences,
-                                       sha: sha, unitsName: unitsName, units: units, initMs: initMs, device: device,
-                                       warmup: warmup, runs: runs)
-                let data = try result.json()
-                try data.write(to: outDir.appendingPathComponent(result.fileName))
-                let attachment = XCTAttachment(data: data, uniformTypeIdentifier: "public.json")
-                attachment.name = result.fileName
-                attachment.lifetime = .keepAlways
-                add(attachment)
-                print("MOBILEKIT-BENCH-JSON \(String(decoding: try result.json(pretty: false), as: UTF8.self))")
-                if result.status == "failed" { failures.append("\(pair.variant) \(unitsName): \(result.error ?? "")") }
+                                       sha: sha, unit: unit, initMs: initMs, run: run)
+                try run.emit(result, from: self)
+                if result.status == "failed" { failures.append("\(pair.variant) \(unit.name): \(result.error ?? "")") }
             }
         }
-        print("mobilekit: wrote results to \(outDir.path)")
+        print("mobilekit: wrote results to \(run.outDir.path)")
         XCTAssertTrue(failures.isEmpty, "benchmarks failed: \(failures)")
     }
 
     private func benchmark(pair: ModelChoice, encoderURL: URL, decoderURL: URL, spec: TranslationSpec, sentences: [GoldenSentence],
-                           sha: String, unitsName: String, units: MLComputeUnits, initMs: Double, device: DeviceInfo,
-                           warmup: Int, runs: Int) -> BenchResult {
-        let v = ProcessInfo.processInfo.operatingSystemVersion
-        let runtimeVersion = "\(device.platform == "ios" ? "iOS" : "macOS") \(v.majorVersion).\(v.minorVersion).\(v.patchVersion)"
-        let backend = ["cpuOnly": "cpu", "cpuAndGPU": "gpu", "cpuAndNeuralEngine": "npu", "all": "all"][unitsName] ?? unitsName
+                           sha: String, unit: (name: String, units: MLComputeUnits, backend: String), initMs: Double,
+                           run: BenchRun) -> BenchResult {
+        let warmup = run.warmup
+        let runs = run.runs
         var notes = [
             "translation: encoder \(pair.encoder?.path ?? "?") + decoder \(pair.decoder?.path ?? "?") (variant \(pair.variant), one pair)",
             "runs are decoder steps with the cache (per-token latency) over \(sentences.count) golden sentences, greedy decoding",
             "init: compiling both .mlpackages; load: MLModel(contentsOf:configuration:) for both; first inference: the first sentence's encoder and first step",
         ]
         func result(_ status: String, _ error: String?, _ timings: Timings?) -> BenchResult {
-            BenchResult(tool: "mobilekit ios harness (XCTest)", device: device, runtimeName: "coreml",
-                        runtimeVersion: runtimeVersion, artifact: pair.decoder ?? pair.artifacts[0], modelSha256: sha,
-                        backend: backend, computeUnits: unitsName, warmupRuns: warmup, runs: timings?.runsMs.count ?? runs, status: status,
+            BenchResult(tool: "mobilekit ios harness (XCTest)", device: run.device, runtimeName: "coreml",
+                        runtimeVersion: run.runtimeVersion, artifact: pair.decoder ?? pair.artifacts[0], modelSha256: sha,
+                        backend: unit.backend, computeUnits: unit.name, warmupRuns: warmup, runs: timings?.runsMs.count ?? runs, status: status,
                         error: error, timings: timings, notes: notes)
         }
         guard let encoderArtifact = pair.encoder, let decoderArtifact = pair.decoder, !sentences.isEmpty else {
@@ -90,7 +66,7 @@ final class Seq2SeqBenchmarkTests: XCTestCase {
         do {
             let memory = PeakMemory()
             let config = MLModelConfiguration()
-            config.computeUnits = units
+            config.computeUnits = unit.units
             memory.reset()
             let t0 = DispatchTime.now()
             let encoder = try MLModel(contentsOf: encoderURL, configuration: config)
