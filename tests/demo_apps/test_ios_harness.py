@@ -52,7 +52,7 @@ def test_translation_bundles_get_their_own_benchmark():
     assert 'print("MOBILEKIT-BENCH-JSON ' in (TESTS / "BenchRun.swift").read_text()  # what `bench import` reads
     classify = (TESTS / "CoreMLBenchmarkTests.swift").read_text()
     assert "MultiArrays.make(" in classify and "constraint.dataType" in classify  # inputs in the declared dtype
-    assert re.search(r"if manifest\.translation != nil \{\s*throw XCTSkip", classify)  # index.json is not read for them
+    assert re.search(r"if run\.manifest\.translation != nil \{\s*throw XCTSkip", classify)  # index.json is not read for them
 
 
 def manifest(task: str, artifacts: list[dict]) -> dict:
