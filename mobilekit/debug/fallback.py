@@ -11,6 +11,7 @@ limit; if no round passes, the plain int8 artifact is put back and the attempts 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,6 +20,22 @@ from ..verify.verdict import precision_class
 from . import layers as layers_mod
 from . import match
 from .run import tracer
+
+
+def _set_aside(path: Path) -> Path:
+    """A copy of the plain artifact (a file, or a Core ML package folder) beside it, in staging."""
+    copy = path.with_name(path.name + ".before-fallback")
+    (shutil.copytree if path.is_dir() else shutil.copy2)(path, copy)
+    return copy
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _put_back(copy: Path, path: Path) -> None:
+    _remove(path)
+    copy.rename(path)
 
 
 def _figures(entry: dict) -> dict:
@@ -52,35 +69,43 @@ def apply(entries: list[dict], target: Any, *, torch_trace: Callable[[], Any], s
 def _search(entry, rec, keep, tt, samples, check, bundle_dir, max_rounds, progress) -> dict:
     label = f"{rec.target}/{rec.variant}"
     path = Path(bundle_dir) / rec.path
-    original = path.read_bytes()
+    original = _set_aside(path)
     trace = tracer(rec.target)
     kept_layers: list[str] = []
     kept_tensors: list[str] = []
-    rounds = []
+    rounds: list[dict] = []
     current = entry
-    for _ in range(max_rounds):
-        tr = trace(path, rec, samples)
-        # only targets whose tensor names survive conversion can keep layers in float (ONNX)
-        matches, _unmatched = match.by_name(tt, tr, [t.tensor for t in rec.outputs])
-        ranked = sorted(layers_mod.compare(tt, tr, matches), key=lambda r: r.own_snr_db)
-        pick, region = None, []
-        for row in ranked:
-            if row.artifact in kept_tensors:
-                continue
-            region = [n for n in keep.region(row.artifact) if n not in kept_layers]
-            if region:
-                pick = row
+    try:
+        for _ in range(max_rounds):
+            tr = trace(path, rec, samples)
+            # only targets whose tensor names survive conversion keep layers in float (ONNX, Core ML)
+            matches, _unmatched = match.by_name(tt, tr, [t.tensor for t in rec.outputs])
+            ranked = sorted(layers_mod.compare(tt, tr, matches), key=lambda r: r.own_snr_db)
+            pick, region = None, []
+            for row in ranked:
+                if row.artifact in kept_tensors:
+                    continue
+                region = [n for n in keep.region(row.artifact) if n not in kept_layers]
+                if region:
+                    pick = row
+                    break
+            if pick is None:
                 break
-        if pick is None:
-            break
-        kept_tensors.append(pick.artifact)
-        kept_layers.extend(region)
-        keep.requantize(kept_layers)
-        current = check(rec)
-        rounds.append({"layer": pick.torch, "tensor": pick.artifact, "own_snr_db": pick.own_snr_db,
-                       "kept_float": list(kept_layers), **_figures(current)})
-        if current["status"] == "verified":
-            break
+            kept_tensors.append(pick.artifact)
+            kept_layers.extend(region)
+            keep.requantize(kept_layers)
+            current = check(rec)
+            rounds.append({"layer": pick.torch, "tensor": pick.artifact, "own_snr_db": pick.own_snr_db,
+                           "kept_float": list(kept_layers), **_figures(current)})
+            if current["status"] == "verified":
+                break
+    except BaseException:
+        _put_back(original, path)  # an error or Ctrl-C mid-round: the plain artifact, as it was
+        raise
+    if current["status"] == "verified":
+        _remove(original)
+    else:
+        _put_back(original, path)
     record = {"before": _figures(entry), "rounds": rounds, "kept_float": kept_layers,
               "layers": [r["layer"] for r in rounds]}
     if current is not entry and current["status"] == "verified":
@@ -90,7 +115,7 @@ def _search(entry, rec, keep, tt, samples, check, bundle_dir, max_rounds, progre
         progress.done(f"fallback {label}", f"{len(kept_layers)} node(s) kept in float after {len(rounds)} round(s)"
                       + (f", top-1 drop {drop * 100:.2f} pt" if drop is not None else ""))
         return current
-    path.write_bytes(original)  # nothing passed: the plain int8 artifact stays, with its verdict
+    # nothing passed: the plain int8 artifact is back (put back above), with its verdict
     entry["fallback"] = {"status": "did not pass", **record}
     progress.warn(f"{label}: fallback kept {len(kept_layers)} node(s) in float over {len(rounds)} round(s) and still fails; "
                   "the plain int8 artifact is kept")

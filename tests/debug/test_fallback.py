@@ -25,8 +25,8 @@ def _export(tmp_path, *, rounds: int | None = None, targets=("onnx", "tflite")):
 
 
 def test_auto_fallback_keeps_the_outlier_layers_in_float_and_passes(tmp_path):
-    proc, arts = _export(tmp_path)
-    assert proc.returncode == 1  # tflite/int8 still fails: its target cannot keep layers in float yet
+    proc, arts = _export(tmp_path, targets=("onnx", "tflite", "coreml"))
+    assert proc.returncode == 1, proc.stderr[-3000:]  # tflite/int8 still fails: its target cannot keep layers in float yet
     onnx8 = arts["onnx/int8"]
     assert onnx8["status"] == "verified", onnx8.get("error")
     fb = onnx8["fallback"]
@@ -40,6 +40,13 @@ def test_auto_fallback_keeps_the_outlier_layers_in_float_and_passes(tmp_path):
     assert onnx8["compression"][-1] == {"kind": "float fallback", "kept_float": fb["kept_float"]}
     assert arts["tflite/int8"]["fallback"]["status"] == "not available"
     assert "fallback onnx/int8: " in proc.stderr
+    # Core ML int8 is weight-only: the conv that reads the ÷128 weights keeps its weights float
+    coreml8 = arts["coreml/int8"]
+    assert coreml8["status"] == "verified", coreml8.get("error")
+    cfb = coreml8["fallback"]
+    assert cfb["status"] == "passed" and cfb["before"]["status"] == "failed"
+    assert cfb["layers"] == ["_native_batch_norm_legit_no_training_1"] and len(cfb["kept_float"]) == 1
+    assert coreml8["size_bytes"] < arts["coreml/fp16"]["size_bytes"]
     # the bundle is consistent: its checksums and golden vectors hold
     verify = subprocess.run([sys.executable, "-m", "mobilekit", "verify", str(tmp_path / "outliers")], capture_output=True,
                             text=True, timeout=600)

@@ -55,8 +55,9 @@ def _plans(opts: CoreMLOptions) -> list[_Plan]:
     return plans
 
 
-def _compress(model: Any, plan: _Plan) -> tuple[Any, dict]:
-    """The plan's weight compression applied to `model`; also returns per-tensor overrides."""
+def _compress(model: Any, plan: _Plan, keep_float: list[str] | tuple = ()) -> tuple[Any, dict]:
+    """The plan's weight compression applied to `model`; also returns per-tensor overrides.
+    `keep_float`: op names whose weights stay float (the accuracy fallback's choice)."""
     if not plan.compression:
         return model, {}
     import coremltools as ct
@@ -69,8 +70,8 @@ def _compress(model: Any, plan: _Plan) -> tuple[Any, dict]:
     model = ct.models.MLModel(model.get_spec(), weights_dir=model.weights_dir, skip_model_load=True)
     c = plan.compression[0]
     thr = c["weight_threshold"]
-    overrides: dict[str, Any] = {}
-    notes: dict[str, str] = {}
+    overrides: dict[str, Any] = {name: None for name in keep_float}  # None: coremltools leaves that op float
+    notes: dict[str, str] = {name: "kept float (fallback)" for name in keep_float}
     if c["method"] == "linear_quantization":
         kw = {"block_size": c["block_size"]} if c["granularity"] == "per_block" else {}
         cfg = cto.OpLinearQuantizerConfig(mode=c["mode"], dtype=c["dtype"], granularity=c["granularity"],
@@ -102,7 +103,7 @@ def _compress(model: Any, plan: _Plan) -> tuple[Any, dict]:
         return cto.palettize_weights(model, config), notes
     if c["method"] == "magnitude_pruning":
         cfg = cto.OpMagnitudePrunerConfig(target_sparsity=c["target_sparsity"], weight_threshold=thr)
-        return cto.prune_weights(model, cto.OptimizationConfig(global_config=cfg)), notes
+        return cto.prune_weights(model, cto.OptimizationConfig(global_config=cfg, op_name_configs=overrides or None)), notes
     raise ConfigError("coreml.variants", f"unknown compression {c['method']!r}")  # pragma: no cover
 
 

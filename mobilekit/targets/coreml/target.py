@@ -155,6 +155,15 @@ class CoreMLTarget(Target):
             return f"macOS {platform.mac_ver()[0]}"
         return super().runtime_version(runtime)
 
+    def keep_float(self, record, bundle_dir, work_dir, calibration, options):
+        from .keep_float import CoreMLKeepFloat, uncompressed_sibling
+
+        plan = next((p for p in _plans(options) if p.variant == record.variant), None)
+        if plan is None or not plan.compression:
+            return None
+        base = uncompressed_sibling(record, bundle_dir, plan.base)
+        return CoreMLKeepFloat(record, bundle_dir, base, plan) if base is not None else None
+
     def runner(self, record: ArtifactRecord, bundle_dir: Path):
         if sys.platform == "darwin":
             run = _mac_runner(record, Path(bundle_dir))
