@@ -19,6 +19,8 @@ def train_tokenizer(kind: str, family: str):
 
     if family == "marian":
         specials = ["</s>", "<unk>", "<pad>"]  # Marian: </s>=0 <unk>=1 <pad>=2
+    elif family == "t5":
+        specials = ["<pad>", "</s>", "<unk>"]  # T5: <pad>=0 </s>=1 <unk>=2
     else:
         specials = ["<s>", "<pad>", "</s>", "<unk>"]  # BART/M2M100: <s>=0 <pad>=1 </s>=2 <unk>=3
     if family == "m2m_100":
@@ -38,7 +40,7 @@ def train_tokenizer(kind: str, family: str):
         trainer = trainers.UnigramTrainer(vocab_size=120, special_tokens=specials, unk_token="<unk>", show_progress=False)
     tok.train_from_iterator(SENTENCES * 4, trainer)
     ids = {t: tok.token_to_id(t) for t in specials}
-    if family == "marian":
+    if family in ("marian", "t5"):
         tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", ids["</s>"])])
     elif family == "m2m_100":
         tok.post_processor = processors.TemplateProcessing(single="__en__ $A </s>", special_tokens=[("__en__", ids["__en__"]), ("</s>", ids["</s>"])])
@@ -77,6 +79,12 @@ def build(family: str, kind: str = "bpe", d_model: int = 32, layers: int = 2, se
                               decoder_start_token_id=ids["</s>"], forced_bos_token_id=ids["__es__"], scale_embedding=True,
                               activation_function="relu")
         model = tf.M2M100ForConditionalGeneration(cfg)
+    elif family == "t5":  # relative position bias, no embedding scale, tied lm_head scaled by d_model**-0.5
+        cfg = tf.T5Config(vocab_size=V, d_model=d_model, d_kv=d_model // 4, d_ff=2 * d_model, num_layers=layers,
+                          num_decoder_layers=layers, num_heads=4, relative_attention_num_buckets=8,
+                          relative_attention_max_distance=16, dropout_rate=0.0, feed_forward_proj="relu",
+                          pad_token_id=ids["<pad>"], eos_token_id=ids["</s>"], decoder_start_token_id=ids["<pad>"])
+        model = tf.T5ForConditionalGeneration(cfg)
     else:
         raise ValueError(family)
     if family == "m2m_100":  # transformers 5 keeps generation switches on generation_config

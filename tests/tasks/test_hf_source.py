@@ -22,7 +22,7 @@ def test_a_family_it_does_not_know_names_the_class_and_the_families(tmp_path):
     with pytest.raises(UserError) as exc:
         hf.load_folder(path)
     line = exc.value.one_line()
-    assert "GPT2LMHeadModel" in line and "MarianMT" in line and "M2M100" in line and "\n" not in line
+    assert "GPT2LMHeadModel" in line and "MarianMT" in line and "M2M100" in line and "T5" in line and "\n" not in line
 
 
 def test_a_folder_without_safetensors_is_refused(tmp_path):
@@ -48,7 +48,7 @@ def test_a_folder_without_config_is_refused(tmp_path):
 
 def test_the_cli_says_it_in_one_line_with_exit_code_2(tmp_path):
     (tmp_path / "model").mkdir()
-    path = _folder(tmp_path / "model", {"model_type": "t5", "architectures": ["T5ForConditionalGeneration"]})
+    path = _folder(tmp_path / "model", {"model_type": "pegasus", "architectures": ["PegasusForConditionalGeneration"]})
     (tmp_path / "held.txt").write_text("a sentence .\n", encoding="utf-8")
     (tmp_path / "mobilekit.toml").write_text(
         f'name = "x"\ntask = "translation"\nsource = "hf:{path}"\ntargets = ["onnx"]\n'
@@ -56,6 +56,6 @@ def test_the_cli_says_it_in_one_line_with_exit_code_2(tmp_path):
     out = subprocess.run([sys.executable, "-m", "mobilekit", "export", "--config", str(tmp_path / "mobilekit.toml"),
                           "--output", str(tmp_path / "dist")], capture_output=True, text=True, timeout=300)
     assert out.returncode == 2, out.stderr[-2000:]
-    lines = [ln for ln in out.stderr.splitlines() if "T5ForConditionalGeneration" in ln]
+    lines = [ln for ln in out.stderr.splitlines() if "PegasusForConditionalGeneration" in ln]
     assert lines and "Traceback" not in out.stderr, out.stderr[-2000:]
     assert not (tmp_path / "dist").exists()

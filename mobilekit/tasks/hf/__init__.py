@@ -2,7 +2,7 @@
 `save_pretrained` folder (`source = "hf:path"`) becomes the encoder + decoder-step pair the
 translation task exports, derived from the model's own modules and config.
 
-Families: MarianMT, BART, mBART, M2M100/NLLB (`bart_like.py`). Anything else is one line naming
+Families: MarianMT, BART, mBART, M2M100/NLLB (`bart_like.py`) and T5 (`t5.py`). Anything else is one line naming
 the class and these families. Loading a folder reads safetensors weights only and never runs
 code from it (`trust_remote_code` is never set).
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from ...errors import SourceError, UserError
 
-FAMILIES = {"marian": "MarianMT", "bart": "BART", "mbart": "mBART", "m2m_100": "M2M100/NLLB"}
+FAMILIES = {"marian": "MarianMT", "bart": "BART", "mbart": "mBART", "m2m_100": "M2M100/NLLB", "t5": "T5"}
 PREFIX = "hf:"
 DEFAULT_LENGTHS = (32, 32)
 
@@ -75,6 +75,7 @@ def adapt(model, tokenizer_path: Path, max_source_len: int | None, max_target_le
     from ..seq2seq_split import Shapes
     from . import contract
     from .bart_like import BartLikeSeq2Seq
+    from .t5 import T5Seq2Seq
 
     c = model.config
     family = _family_of(getattr(c, "model_type", None), type(model).__name__)
@@ -90,7 +91,7 @@ def adapt(model, tokenizer_path: Path, max_source_len: int | None, max_target_le
                             hint=f"Set translation.{name} <= {limit}.")
     model.eval()
     text = contract.load(tokenizer_path, c, where)
-    net = BartLikeSeq2Seq(model, family, S, T).eval()
+    net = (T5Seq2Seq if family == "t5" else BartLikeSeq2Seq)(model, family, S, T).eval()
     gen = getattr(model, "generation_config", None)
 
     def pick(name):
