@@ -38,7 +38,7 @@ CAPABILITIES = "harness.json"
 # What each platform's harness runs when its template declares nothing (see CAPABILITIES).
 _DEFAULT_RUNS = {
     "android": {"targets": ["tflite", "onnx"], "tasks": ["image_classification", "generic", "translation"]},
-    "ios": {"targets": ["coreml"], "tasks": ["image_classification", "generic"]},
+    "ios": {"targets": ["coreml"], "tasks": ["image_classification", "generic", "translation"]},
 }
 
 
