@@ -68,6 +68,14 @@ def translate(tok, encoder, decoder, text: str, shapes: Shapes) -> tuple[list[in
     return src, dec, tokenizer.decode(tok, dec.tokens)
 
 
+# what the apps' beam search implements (recorded in the manifest; Python: `beam` below)
+BEAM_CONTRACT = ("optional, width k (HF generate(num_beams=k, early_stopping=True, length_penalty=1.0)): one cache per "
+                 "beam; beam 0 alone is live at step 0 (the others score -1e9); each step score = beam score + log_softmax(logits) "
+                 "(forced tokens: every other id -inf); take the best 2k of all beams x vocab; of the first k, those that are eos "
+                 "or at the last allowed step finish with score/len (len = generated ids incl. eos); the best k unfinished run on "
+                 "with their parent's cache; stop when k are finished; output the best finished")
+
+
 def beam(encoder, decoder, source_ids: list[int], shapes: Shapes, width: int, *, length_penalty: float = 1.0) -> Decoded:
     """Beam search of `width` beams, as HF generate(num_beams=width, early_stopping=True) does it.
 

@@ -99,14 +99,16 @@ def export(cfg: ExportConfig, model: Any = None, progress: Progress | None = Non
                                           [d.replace("torch.", "") for d in captured.output_dtypes])
             out = gwork / "bundle"
             results = conversion.convert_all(cfg, specs[g], tgts, captured, out, gwork, None, progress)
+            moved: dict[Path, Path] = {}
             for res in results:
-                log = _move(out / res.log.relative_to(out), staging.path / "logs" / f"{res.target}-{g}.log") if res.log.is_relative_to(out) else res.log
+                log = _move_log(res, out, staging.path / "logs" / f"{res.target}-{g}.log", moved)
                 if res.error:
                     errors.append((g, dataclasses.replace(res, log=log)))
                     continue
                 for rec in res.records:
                     rec.path = _move_artifact(out, staging.path, rec.path, g)
                     rec.details["graph"] = g
+                    rec.details["convert_seconds"] = round(res.seconds, 2)  # the target's worker for this graph, all its variants
                     records.setdefault(f"{rec.target}/{rec.variant}", []).append((g, rec, log))
         timings["convert"] = time.perf_counter() - t
 
@@ -198,6 +200,15 @@ def _move(src: Path, dst: Path) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(src), str(dst))
     return dst
+
+
+def _move_log(res, out: Path, dst: Path, moved: dict) -> Path:
+    """A worker's log into logs/; targets that failed with the ONNX they start from share its log (moved once)."""
+    if not res.log.is_relative_to(out):
+        return res.log
+    if res.log not in moved:
+        moved[res.log] = _move(res.log, dst)
+    return moved[res.log]
 
 
 def _move_artifact(out: Path, bundle: Path, rel: str, graph: str) -> str:
@@ -429,6 +440,7 @@ def _manifest(cfg: ExportConfig, shapes: Shapes, io, entries, tgts, timings, tor
             "source_format": tok_mod.SOURCE_FORMAT,
             "decoding": "greedy: start from <bos> at position 0, one token per step, argmax (lowest index on ties), "
                         "stop at <eos> or after max_target_len-1 tokens; feed present_* back as past_*; caches start at zeros",
+            "beam_search": decoding.BEAM_CONTRACT,
             "encoder": {"inputs": enc_in, "outputs": enc_out},
             "decoder": {"inputs": dec_in, "outputs": dec_out},
             "cache": {"layers": shapes.layers, "heads": shapes.heads, "head_dim": shapes.head_dim,

@@ -38,6 +38,10 @@ class T5Seq2Seq(torch.nn.Module):
         self.pad = c.pad_token_id
         self.scale = c.d_model ** -0.5 if getattr(c, "scale_decoder_outputs", c.tie_word_embeddings) else 1.0
         self.register_buffer("self_bias", _self_bias_table(model, max_target_len), persistent=False)
+        enc_att = model.get_encoder().block[0].layer[0].SelfAttention  # bidirectional buckets
+        with torch.no_grad():
+            self.register_buffer("enc_bias", enc_att.compute_bias(max_source_len, max_source_len)[0].detach().clone().float(),
+                                 persistent=False)
 
     def vocab_size(self) -> int:
         return int(self.model.lm_head.out_features)
@@ -46,9 +50,22 @@ class T5Seq2Seq(torch.nn.Module):
         return x.reshape(x.shape[1], self.heads, self.head_dim).transpose(0, 1)
 
     def encode(self, source_ids):
+        """The encoder's own modules over a fixed-length source (HF's T5 attention reshapes a transposed
+        view, which the ONNX exporter's decomposition refuses: `Cannot view a tensor ... strides`)."""
         ids = source_ids.long()
         mask = (ids != self.pad).long()
-        hidden = self.model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+        enc = self.model.get_encoder()
+        bias = self.enc_bias + ((1.0 - mask.float()) * NEG).reshape(1, 1, -1)  # [H,S,S]
+        h = enc.embed_tokens(ids)
+        for block in enc.block:
+            sa_layer, ff_layer = block.layer[0], block.layer[-1]
+            sa = sa_layer.SelfAttention
+            x = sa_layer.layer_norm(h)
+            q, k, v = self._split(sa.q(x)), self._split(sa.k(x)), self._split(sa.v(x))
+            w = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) + bias, dim=-1)
+            h = h + sa.o(torch.matmul(w, v).transpose(0, 1).reshape(1, ids.shape[1], -1))
+            h = h + ff_layer.DenseReluDense(ff_layer.layer_norm(h))
+        hidden = enc.final_layer_norm(h)
         ks, vs = [], []
         for block in self.model.get_decoder().block:
             att = block.layer[1].EncDecAttention
