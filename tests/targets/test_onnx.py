@@ -67,3 +67,22 @@ def test_golden_vectors_are_written_with_pixels(digits):
     assert index["samples"] == 16
     assert index["pixels"]["image"]["shape"] == [16, 32, 32, 3]
     assert (b.path / "assets/labels.txt").read_text().split() == [str(d) for d in range(10)]
+
+
+def test_int8_has_no_bias_zero_points_and_ort_still_fuses_every_conv(digits, tmp_path):
+    """The all-zero int32 bias zero points are dropped (optional in DequantizeLinear); the
+    QDQ units still become QLinearConv/QGemm when ORT optimizes the graph."""
+    import onnxruntime as ort
+
+    b, _ = digits
+    path = b.path / b.artifact("onnx", "int8")["path"]
+    model = onnx.load(str(path))
+    ints = {i.name for i in model.graph.initializer if i.data_type == onnx.TensorProto.INT32}
+    bias_dq = [n for n in model.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in ints]
+    assert bias_dq and all(len(n.input) == 2 for n in bias_dq)
+    so = ort.SessionOptions()
+    so.optimized_model_filepath = str(tmp_path / "opt.onnx")
+    ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    ops = [n.op_type for n in onnx.load(so.optimized_model_filepath).graph.node]
+    float_convs = sum(1 for n in onnx.load(str(b.path / "onnx/model.onnx")).graph.node if n.op_type in ("Conv", "Gemm"))
+    assert ops.count("QLinearConv") + ops.count("QGemm") == float_convs and "Conv" not in ops

@@ -87,4 +87,40 @@ def _copy_metadata(src: Path, dst: Path) -> None:
     model.metadata_props.extend(original.metadata_props)
     model.doc_string = original.doc_string
     model.model_version = original.model_version
+    _drop_bias_zero_points(model)
     dst.write_bytes(model.SerializeToString(deterministic=True))
+
+
+def _drop_bias_zero_points(model) -> int:
+    """Remove the all-zero int32 zero points ORT writes for every quantized bias (one per channel).
+
+    DequantizeLinear's zero point is optional and defaults to 0, so the graph means the same
+    without them; ORT still fuses the QDQ Conv/Gemm units (checked: same QLinearConv count,
+    identical outputs). On the MobileNetV2-style net they were ~68 KB of the int8 file (4 bytes a
+    channel). Returns how many were dropped.
+    """
+    from onnx import TensorProto, numpy_helper
+
+    inits = {i.name: i for i in model.graph.initializer}
+    uses: dict[str, int] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            uses[name] = uses.get(name, 0) + 1
+    dropped = set()
+    for node in model.graph.node:
+        if node.op_type != "DequantizeLinear" or len(node.input) < 3 or node.domain not in ("", "ai.onnx"):
+            continue
+        x, zp = inits.get(node.input[0]), inits.get(node.input[2])
+        if x is None or zp is None or zp.data_type != TensorProto.INT32 or x.data_type != TensorProto.INT32:
+            continue
+        if np.any(numpy_helper.to_array(zp)):
+            continue
+        uses[node.input[2]] -= 1
+        if uses[node.input[2]] == 0:
+            dropped.add(node.input[2])
+        del node.input[2]
+    if dropped:
+        keep = [i for i in model.graph.initializer if i.name not in dropped]
+        del model.graph.initializer[:]
+        model.graph.initializer.extend(keep)
+    return len(dropped)
