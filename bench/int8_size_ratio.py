@@ -32,11 +32,11 @@ def main() -> dict:
         np.save(f"{tmp}/calib.npy", calib)
         try:
             bundle = mobilekit.export(model, config={
-                "name": "mnv2", "output_dir": tmp, "targets": ["onnx", "tflite"],
+                "name": "mnv2", "output_dir": tmp, "targets": ["onnx", "tflite"],  # fp32 ONNX too, for the folded parameter count
                 "inputs": [{"name": "image", "shape": [1, 3, 224, 224],
                             "preprocessing": {"mean": mean.ravel().tolist(), "std": std.ravel().tolist()}}],
                 "outputs": [{"name": "logits"}], "verify": {"samples": 2}, "latency_runs": 0,
-                "onnx": {"variants": ["int8"]}, "tflite": {"variants": ["int8"]},
+                "onnx": {"variants": ["fp32", "int8"]}, "tflite": {"variants": ["int8"]},
                 "calibration": {"data": f"{tmp}/calib.npy"},
             })
         except mobilekit.CheckError as exc:  # untrained net: near-zero logits can fail parity; sizes still count
@@ -48,6 +48,11 @@ def main() -> dict:
         for a in bundle.artifacts:
             if a["target"] == "tflite":
                 result["artifacts"][f"tflite/{a['variant']}"]["breakdown"] = tflite_breakdown(bundle.path / a["path"])
+            if a["target"] == "onnx":
+                result["artifacts"][f"onnx/{a['variant']}"]["breakdown"] = onnx_breakdown(bundle.path / a["path"])
+        fp32_params = onnx_fp32_params(bundle.path / "onnx" / "model.onnx") if (bundle.path / "onnx" / "model.onnx").exists() else None
+        if fp32_params:  # BatchNorm folded into the convs: what an int8 file can be measured against
+            result["params_after_bn_folding"] = fp32_params
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n")
     json.dump(result, sys.stdout, indent=2)
@@ -78,6 +83,29 @@ def tflite_breakdown(path: Path) -> dict:
     counted = sum(by_dtype.values()) + qbytes
     return {"tensor_data_bytes": by_dtype, "per_channel_entries": channels, "quant_param_bytes": qbytes,
             "other_bytes": len(data) - counted}
+
+
+def onnx_breakdown(path: Path) -> dict:
+    """Bytes of initializers by (dtype, role: data / scale / zero_point), and the rest (graph, names)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    zps = {n.input[2] for n in model.graph.node if n.op_type in ("DequantizeLinear", "QuantizeLinear") and len(n.input) > 2}
+    scales = {n.input[1] for n in model.graph.node if n.op_type in ("DequantizeLinear", "QuantizeLinear")}
+    out: dict[str, int] = {}
+    for init in model.graph.initializer:
+        role = "zero_point" if init.name in zps else "scale" if init.name in scales else "data"
+        key = f"{onnx.TensorProto.DataType.Name(init.data_type)} {role}"
+        out[key] = out.get(key, 0) + len(init.raw_data) if init.raw_data else out.get(key, 0) + init.ByteSize()
+    size = path.stat().st_size
+    return {"initializer_bytes": out, "other_bytes": size - sum(out.values())}
+
+
+def onnx_fp32_params(path: Path) -> int:
+    import onnx
+    from onnx import numpy_helper
+
+    return int(sum(numpy_helper.to_array(i).size for i in onnx.load(str(path)).graph.initializer if i.data_type == onnx.TensorProto.FLOAT))
 
 
 if __name__ == "__main__":
