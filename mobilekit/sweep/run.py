@@ -134,6 +134,7 @@ def sweep(config: Any = None, *, executor: str = "local", address: str = "auto",
     def keep(row: dict) -> None:
         if search is not None:
             search.tell(row)
+        _write_json(folder / row["log"].rsplit("/", 1)[0] / "result.json", row)  # the cache survives a narrower run
         doc["trials"] = [r for r in doc["trials"] if r["fingerprint"] != row["fingerprint"]] + [row]
         _finish(doc, sw.select)
         _write(folder, doc)
@@ -154,7 +155,7 @@ def sweep(config: Any = None, *, executor: str = "local", address: str = "auto",
             on_trial(row, False)
 
     def reuse(t: _Trial) -> bool:
-        r = old.get(t.fingerprint)
+        r = old.get(t.fingerprint) or _earlier(folder, t.fingerprint)
         if r is None or (retry_failed and r["status"] == "failed"):
             return False
         result.cached += 1
@@ -267,9 +268,23 @@ def _read(folder: Path) -> list[dict]:
 
 
 def _write(folder: Path, doc: dict) -> None:
-    tmp = folder / "results.json.tmp"
+    _write_json(folder / "results.json", doc)
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(doc, indent=1, default=str))
-    tmp.replace(folder / "results.json")  # atomic: an interrupted write never loses the earlier trials
+    tmp.replace(path)  # atomic: an interrupted write never loses the earlier trials
+
+
+def _earlier(folder: Path, fp: str) -> dict | None:
+    """A row from a run whose space left this trial out of results.json (trials/<id>/result.json)."""
+    try:
+        row = json.loads((folder / "trials" / fp[:12] / "result.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return row if row.get("fingerprint") == fp else None
 
 
 def _versions() -> dict:

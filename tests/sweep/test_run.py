@@ -38,7 +38,10 @@ def test_a_rerun_computes_nothing_and_a_wider_space_only_the_new_trial(local_swe
     assert (res.ran, res.cached) == (0, 2) and seen == [True, True]
     # widening by a variant whose export fails here would cost a trial; narrowing costs nothing
     res = sweep_run.sweep(str(toml), output=folder, sweep={"targets": {"onnx": ["fp32"]}})
-    assert (res.ran, res.cached) == (0, 1)
+    assert (res.ran, res.cached) == (0, 1) and len(res.rows) == 1
+    # widening back finds the dropped trial in its folder: nothing recomputed
+    res = sweep_run.sweep(str(toml), output=folder)
+    assert (res.ran, res.cached) == (0, 2)
 
 
 def _broken(tmp_path):
@@ -65,3 +68,35 @@ def test_a_failed_trial_keeps_its_log_and_ctrl_c_keeps_finished_trials(tmp_path)
     res = sweep_run.sweep(_broken(tmp_path), output=folder)
     assert (res.ran, res.cached) == (1, 1)
     assert res.doc["complete"] and res.doc["select"]["winner"] is None
+
+
+def test_export_winner_exports_the_picked_trial_as_the_bundle(local_sweep):
+    import subprocess
+    import sys
+
+    out0, toml, folder = local_sweep
+    assert out0.returncode == 0, out0.stderr
+    out = subprocess.run([sys.executable, "-m", "mobilekit", "sweep", "--config", str(toml), "--output", str(folder),
+                          "--export-winner"], capture_output=True, text=True, timeout=600)
+    doc = json.loads((folder / "results.json").read_text())
+    win = next((r for r in doc["trials"] if r["id"] == doc["select"]["winner"]), None)
+    if win is None:  # int8 lost more than 0.5 pt on this CPU and fp32 is bigger: nothing qualifies
+        assert out.returncode == 2 and "no trial meets the pick rule" in out.stderr
+        return
+    assert out.returncode == 0, out.stderr
+    assert "2 trials (0 run, 2 cached)" in out.stdout
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("exported the winner to "))
+    bundle = line.removeprefix("exported the winner to ").strip()
+    manifest = json.loads(open(f"{bundle}/manifest.json").read())
+    arts = [(a["target"], a["variant"], a["status"]) for a in manifest["artifacts"]]
+    assert arts == [(win["candidate"]["target"], win["candidate"]["variant"], "verified")]
+    art = manifest["artifacts"][0]
+    assert abs(art["size_bytes"] - win["figures"]["size_bytes"]) < 0.05 * win["figures"]["size_bytes"]
+
+
+def test_a_tpe_sweep_asks_within_its_budget_and_reuses_the_cache(local_sweep):
+    _, toml, folder = local_sweep
+    res = sweep_run.sweep(str(toml), output=folder, sweep={"sampler": "tpe", "trials": 2})
+    assert (res.ran, res.cached) == (0, 2)  # the space has 2 candidates: TPE asked for both, both cached
+    res = sweep_run.sweep(str(toml), output=folder, sweep={"sampler": "tpe", "trials": 1})
+    assert (res.ran, res.cached) == (0, 1)
