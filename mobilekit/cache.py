@@ -63,3 +63,108 @@ def reuse(old: dict | None, old_root: Path, target: str, fp: str, staging: Path)
             elif src.exists():
                 shutil.copy2(src, dst)
     return [{**a, "cached": True} for a in entries]
+
+
+# -- before capture: is the whole export unchanged? --------------------------------------------
+
+def source_hash(model, files=()) -> str:
+    """The model's weights, the code that defines it, and the files the export reads.
+
+    Code: every loaded module under the top-level package (or the lone module file) of each
+    class in the model, so a helper that `forward` calls is covered too. Capture would see the
+    same things; this is what lets an unchanged re-export stop before capture.
+    """
+    import sys
+
+    import torch
+
+    h = hashlib.sha256()
+    state = model.state_dict()
+    for name in sorted(state):
+        t = state[name]
+        h.update(name.encode())
+        h.update(str((tuple(t.shape), str(t.dtype))).encode())
+        h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    graph = getattr(model, "graph_module", None)  # an ExportedProgram: its code is the graph
+    if graph is not None:
+        h.update(graph.code.encode())
+        modules = []
+    else:
+        modules = list(model.modules())
+    for path in sorted(_code_files(modules, sys.modules)):
+        h.update(path.encode())
+        try:
+            h.update(Path(path).read_bytes())
+        except OSError:
+            h.update(b"unreadable")
+    for f in sorted(str(p) for p in files):
+        _hash_path(h, Path(f))
+    return h.hexdigest()
+
+
+def _code_files(modules, loaded) -> set[str]:
+    """Every .py file of the package (on disk, not only what is imported yet: that set grows
+    during an export) of each model class; a class in a lone module gives that file."""
+    import inspect
+
+    files: set[str] = set()
+    for m in modules:
+        mod_name = type(m).__module__ or ""
+        top = mod_name.split(".")[0]
+        if top in ("torch", "builtins"):
+            continue  # torch's own classes: its version is in the fingerprint
+        pkg = loaded.get(top)
+        paths = list(getattr(pkg, "__path__", []) or [])
+        if paths:
+            for root in paths:
+                files.update(str(f) for f in Path(root).rglob("*.py"))
+            continue
+        try:
+            f = inspect.getsourcefile(loaded.get(mod_name) or pkg)
+        except (TypeError, OSError):
+            f = None
+        if f:
+            files.add(f)
+    return files
+
+
+def _hash_path(h, p: Path) -> None:
+    h.update(str(p).encode())
+    if p.is_dir():
+        for f in sorted(x for x in p.rglob("*") if x.is_file()):
+            h.update(str(f.relative_to(p)).encode())
+            h.update(f.read_bytes())
+    elif p.is_file():
+        h.update(p.read_bytes())
+
+
+def unchanged(old: dict | None, old_root: Path, targets: list[str], fps: dict[str, str]) -> list[dict] | None:
+    """The previous bundle's entries when every requested target is there, passed, was made from
+    the same inputs (`source_fingerprint`) and its files still match their checksums."""
+    if old is None:
+        return None
+    out = []
+    for target in targets:
+        entries = [a for a in old["artifacts"] if a["target"] == target]
+        if not entries or any(a.get("source_fingerprint") != fps[target] or a["status"] == "failed" for a in entries):
+            return None
+        for a in entries:
+            src = old_root / a["path"]
+            if not src.exists() or bundle_mod.sha256(src) != a.get("sha256"):
+                return None
+        out += entries
+    return out
+
+
+def copy_forward(old_root: Path, entries: list[dict], staging: Path, extra=("assets",)) -> None:
+    """Copy the entries' files and logs (and the shared `extra` folders) into the staging folder."""
+    rels = [rel for a in entries for rel in (a["path"], a.get("log")) if rel] + [e for e in extra if (old_root / e).exists()]
+    for rel in rels:
+        src, dst = old_root / rel, staging / rel
+        if dst.exists() or not src.exists():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst)
+        else:
+            shutil.copy2(src, dst)

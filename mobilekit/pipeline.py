@@ -99,6 +99,14 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
         progress.done("compress", f"MACs ×{compressed['macs_ratio']:.2f}, params ×{compressed['params_ratio']:.2f}")
 
     dest = cfg.path(cfg.output_dir) / cfg.name
+    pre = None
+    if compressed is None:  # pruning/distillation train: their output is not known before they run
+        t_pre = time.perf_counter()
+        pre = _source_fingerprints(cfg, loaded, tgts, verify_data, cal_data, eval_data)
+        if not force:
+            reused = _reuse_unchanged(cfg, dest, pre, timings, t_pre, progress)
+            if reused is not None:
+                return reused
     staging = bundle_mod.Staging(dest, inputs=input_paths(cfg))
     # Scratch space lives inside the staging folder, so a killed export's leftovers are
     # removed with it by the next run's stale clean-up.
@@ -148,6 +156,10 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
                                                 staging.path, work, cal_path, torch_trace, progress)
             for entry in checked[res.target]:
                 entry["fingerprint"] = fps[res.target]
+        if pre is not None:  # what lets the next unchanged run stop before capture
+            for name, entries_ in checked.items():
+                for entry in entries_:
+                    entry["source_fingerprint"] = pre[name]
         entries = [e for name in cfg.targets for e in checked.get(name, [])]
         if any(e.get("status") == "failed" and "parity" in e for e in entries):  # say where it went wrong
             summarize_failures(staging.path, entries, torch_trace, refs.inputs[:FALLBACK_SAMPLES])
@@ -251,6 +263,47 @@ def _fingerprints(cfg, spec, tgts, captured, refs: References, cal_data, eval_da
         out[name] = cache.fingerprint(target=name, options=targets.options_dict(opts), calibration=cal if tg.needs_calibration(opts) else None,
                                       **common)
     return out
+
+
+def _source_fingerprints(cfg, loaded, tgts, verify_data, cal_data, eval_data) -> dict[str, str]:
+    """Per target: everything an export reads, known before capture (weights, model code and
+    input files, the config, the check data, converter versions)."""
+    import dataclasses
+
+    source = cache.source_hash(loaded.module, input_paths(cfg))
+    checks = cache.data_hash(*verify_data, None if eval_data is None else {**eval_data.inputs, "labels": eval_data.labels})
+    cal = cache.data_hash(None if cal_data is None else cal_data.inputs)
+    try:
+        config = dataclasses.asdict(cfg)
+    except TypeError:  # a callable or other non-copyable value in the config
+        config = repr(cfg)
+    vers = conversion.versions(tgts)
+    return {name: cache.fingerprint(target=name, source=source, config=config, checks=checks, versions=vers,
+                                    calibration=cal if tg.needs_calibration(cfg.options(name)) else None)
+            for name, tg in tgts.items()}
+
+
+def _reuse_unchanged(cfg, dest: Path, pre: dict[str, str], timings: dict, t0: float, progress: Progress):
+    """The previous bundle, re-committed as it is, when no input of any target changed."""
+    old = cache.previous_manifest(dest)
+    entries = cache.unchanged(old, dest, list(cfg.targets), pre)
+    if entries is None:
+        return None
+    staging = bundle_mod.Staging(dest, inputs=input_paths(cfg))
+    try:
+        cache.copy_forward(dest, entries, staging.path)
+        timings["reuse"] = time.perf_counter() - t0
+        manifest = {**old, "artifacts": [{**e, "cached": True} for e in entries],
+                    "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                    "stages": {k: round(v, 3) for k, v in timings.items()}}
+        bundle_mod.write_manifest(staging.path, manifest)
+        path = staging.commit()
+    except BaseException:
+        staging.discard()
+        raise
+    for name in cfg.targets:
+        progress.done(f"convert {name}", "unchanged before capture: reused the previous bundle's artifacts")
+    return bundle_mod.Bundle(path, manifest)
 
 
 # -- verification ---------------------------------------------------------------------------
@@ -426,6 +479,18 @@ def budget_failures(entry: dict, budgets) -> list[str]:
 
 # -- the bundle -----------------------------------------------------------------------------
 
+def _peak_rss_mb() -> dict:
+    """Peak resident memory of this process and of its largest finished child (the workers), in MB,
+    since the process started (getrusage: no sampling, no cost). Their sum bounds the tree's peak."""
+    import resource
+    import sys
+
+    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit / 1e6
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * unit / 1e6
+    return {"export_process": round(own, 1), "largest_worker": round(child, 1), "bound": round(own + child, 1)}
+
+
 def _write_assets(root: Path, spec: ModelSpec, refs: References) -> None:
     assets = root / "assets"
     golden = assets / "golden"
@@ -474,6 +539,7 @@ def _manifest(cfg, spec: ModelSpec, entries: list[dict], tgts, timings, eval_dat
         "artifacts": entries,
         "golden": "assets/golden/",
         "stages": {k: round(v, 3) for k, v in timings.items()},
+        "peak_rss_mb": _peak_rss_mb(),
         "budgets": {k: v for k, v in vars(cfg.budgets).items() if v is not None},
     }
     if eval_data is not None:

@@ -22,7 +22,8 @@ def test_unchanged_targets_are_reused_and_only_the_changed_one_converts(tmp_path
     assert all(a.get("cached") for a in second.artifacts)
     assert [a["sha256"] for a in second.artifacts] == [a["sha256"] for a in first.artifacts]
     assert second_s <= 0.2 * first_s, (first_s, second_s)
-    assert second.manifest["stages"]["convert"] < 1.0
+    assert "capture" not in second.manifest["stages"] and "reuse" in second.manifest["stages"]  # decided before capture
+    assert (second.path / "assets/golden/index.json").exists()
 
     third = mobilekit.export(config={**cfg, "tflite": {"variants": ["fp32", "fp16"]}})
     ran = {a["target"] for a in third.artifacts if not a.get("cached")}
@@ -40,3 +41,51 @@ def test_a_tampered_cached_file_is_not_reused(tmp_path):
     model.write_bytes(model.read_bytes() + b"\0")
     again = mobilekit.export(config=cfg)
     assert not again.artifacts[0].get("cached") and again.artifacts[0]["status"] == "verified"
+
+
+MODEL_CODE = """
+import torch
+
+
+def scale():
+    return {factor}
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+        self.fc = torch.nn.Linear(4 * 6 * 6, 3)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).flatten(1)) * scale()
+
+
+def build():
+    return Net().eval()
+"""
+
+
+def test_a_change_in_a_helper_file_of_the_model_is_seen_before_capture(tmp_path):
+    pkg = tmp_path / "repo" / "netpkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helpers.py").write_text(MODEL_CODE.split("class Net")[0].format(factor="2.0"))
+    (pkg / "model.py").write_text("from .helpers import scale\n" + "import torch\n\nclass Net" + MODEL_CODE.split("class Net")[1])
+    cfg = {**tiny_models.config(tmp_path, targets=["onnx"]), "source": "netpkg.model:build", "base_dir": str(tmp_path / "repo"),
+           "inputs": [{"name": "image", "shape": [1, 3, 8, 8], "preprocessing": {"mean": [0.5] * 3, "std": [0.5] * 3}}]}
+    first = mobilekit.export(config=cfg)
+    assert first.artifacts[0]["status"] == "verified" and first.artifacts[0]["source_fingerprint"]
+    again = mobilekit.export(config=cfg)
+    assert again.artifacts[0].get("cached") and "capture" not in again.manifest["stages"]
+
+    # a helper the forward pass calls, in another file of the package: not reused before capture
+    import sys
+
+    (pkg / "helpers.py").write_text(MODEL_CODE.split("class Net")[0].format(factor="3.0"))
+    for name in [m for m in sys.modules if m.startswith("netpkg")]:
+        del sys.modules[name]
+    changed = mobilekit.export(config=cfg)
+    assert "capture" in changed.manifest["stages"] and not changed.artifacts[0].get("cached")
+    assert changed.artifacts[0]["sha256"] != first.artifacts[0]["sha256"]
