@@ -63,12 +63,15 @@ def debug_bundle(bundle: Bundle, cfg: Any, *, artifacts: list[str] | None = None
     from ..spec import from_config
     from .torch_trace import torch_values
 
+    from ..reverify import load_golden
+
     spec = from_config(cfg)
-    inputs, golden = _samples(bundle, spec, data, samples, base_dir)
+    golden_in, golden_out = load_golden(bundle)
+    inputs = _samples(spec, data, samples, base_dir) if data else golden_in[:samples]
     loaded = load_source(cfg)
     with tempfile.TemporaryDirectory(prefix="mobilekit-debug-") as work:
         captured = capture(loaded, spec, Path(work))
-        _same_model(bundle, captured, spec, inputs, golden)
+        _same_model(bundle, captured, spec, golden_in[:samples], golden_out[:samples])  # with --data too
         tt = torch_values(captured.program, spec, inputs)
     result = {"schema": SCHEMA, "bundle": str(bundle.path), "samples": len(inputs), "data": data or "golden",
               "torch_nodes": len(tt.order), "artifacts": {}}
@@ -107,21 +110,14 @@ def summarize_failures(bundle_dir: Path, entries: list[dict], torch_trace, sampl
                           "how": "mobilekit debug BUNDLE --artifact " + f"{entry['target']}/{entry['variant']} for every layer"}
 
 
-def _samples(bundle: Bundle, spec, data: str | None, n: int, base_dir) -> tuple[list[dict], list[dict] | None]:
-    if data:
-        from ..data import load as load_data
+def _samples(spec, data: str, n: int, base_dir) -> list[dict]:
+    from ..data import load as load_data
 
-        ds = load_data(data, spec, key="--data", base_dir=base_dir, limit=n)
-        return [ds.sample(i) for i in range(min(n, len(ds)))], None
-    from ..reverify import load_golden
-
-    ins, outs = load_golden(bundle)
-    return ins[:n], outs[:n]
+    ds = load_data(data, spec, key="--data", base_dir=base_dir, limit=n)
+    return [ds.sample(i) for i in range(min(n, len(ds)))]
 
 
-def _same_model(bundle: Bundle, captured, spec, inputs: list[dict], golden: list[dict] | None) -> None:
-    if golden is None:
-        return
+def _same_model(bundle: Bundle, captured, spec, inputs: list[dict], golden: list[dict]) -> None:
     from ..capture import run_torch
 
     for i, (feeds, want) in enumerate(zip(inputs, golden)):

@@ -134,3 +134,15 @@ def test_the_report_plots_each_failed_artifacts_layers(outliers_bundle, tmp_path
     assert pngs == {"layers-onnx-int8.png", "layers-tflite-int8.png", "layers-coreml-int8.png"}
     assert (copy / "report/layers-onnx-int8.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"First below the threshold: {FIRST_BELOW}." in (copy / "report.md").read_text()
+
+
+def test_data_gives_the_inputs_and_the_golden_check_still_holds(outliers_bundle, tmp_path):
+    import numpy as np
+
+    golden = np.load(outliers_bundle / "assets/golden/inputs.image.npy")
+    np.save(tmp_path / "x.npy", golden[:3].reshape(3, 3, 32, 32))
+    proc = run_debug(str(outliers_bundle), "--config", str(CONFIG), "--artifact", "onnx/fp32", "--data", str(tmp_path / "x.npy"),
+                     "--json", "--no-placement")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert out["samples"] == 3 and out["data"].endswith("x.npy")
