@@ -79,7 +79,9 @@ def source_hash(model, files=()) -> str:
     import torch
 
     h = hashlib.sha256()
-    state = model.state_dict()
+    state = model.state_dict
+    state = dict(state() if callable(state) else state)  # an ExportedProgram's is a property
+    state.update({f"constant:{k}": v for k, v in (getattr(model, "constants", None) or {}).items() if isinstance(v, torch.Tensor)})
     for name in sorted(state):
         t = state[name]
         h.update(name.encode())
@@ -91,23 +93,24 @@ def source_hash(model, files=()) -> str:
         modules = []
     else:
         modules = list(model.modules())
-    for path in sorted(_code_files(modules, sys.modules)):
-        h.update(path.encode())
+    for root, path in sorted(_code_files(modules, sys.modules)):
+        h.update(str(Path(path).relative_to(root)).encode())  # where the repo lies is not an input
         try:
             h.update(Path(path).read_bytes())
         except OSError:
             h.update(b"unreadable")
-    for f in sorted(str(p) for p in files):
+    for f in sorted(files, key=lambda p: Path(p).name):
         _hash_path(h, Path(f))
     return h.hexdigest()
 
 
-def _code_files(modules, loaded) -> set[str]:
+def _code_files(modules, loaded) -> set[tuple[str, str]]:
     """Every .py file of the package (on disk, not only what is imported yet: that set grows
-    during an export) of each model class; a class in a lone module gives that file."""
+    during an export) of each model class; a class in a lone module gives that file. Each as
+    (the folder it is named relative to, the file)."""
     import inspect
 
-    files: set[str] = set()
+    files: set[tuple[str, str]] = set()
     for m in modules:
         mod_name = type(m).__module__ or ""
         top = mod_name.split(".")[0]
@@ -117,19 +120,19 @@ def _code_files(modules, loaded) -> set[str]:
         paths = list(getattr(pkg, "__path__", []) or [])
         if paths:
             for root in paths:
-                files.update(str(f) for f in Path(root).rglob("*.py"))
+                files.update((str(Path(root).parent), str(f)) for f in Path(root).rglob("*.py"))
             continue
         try:
             f = inspect.getsourcefile(loaded.get(mod_name) or pkg)
         except (TypeError, OSError):
             f = None
         if f:
-            files.add(f)
+            files.add((str(Path(f).parent), f))
     return files
 
 
 def _hash_path(h, p: Path) -> None:
-    h.update(str(p).encode())
+    h.update(p.name.encode())  # the contents and the name, not where the file lies
     if p.is_dir():
         for f in sorted(x for x in p.rglob("*") if x.is_file()):
             h.update(str(f.relative_to(p)).encode())

@@ -273,10 +273,14 @@ def _source_fingerprints(cfg, loaded, tgts, verify_data, cal_data, eval_data) ->
     source = cache.source_hash(loaded.module, input_paths(cfg))
     checks = cache.data_hash(*verify_data, None if eval_data is None else {**eval_data.inputs, "labels": eval_data.labels})
     cal = cache.data_hash(None if cal_data is None else cal_data.inputs)
+    # Not what the artifacts are made of: where the bundle goes, where the config lies, how long
+    # a worker may run, in parallel or not, and the sections export does not read.
+    ignored = {"output_dir": "", "base_dir": ".", "timeout": 0.0, "timeouts": {}, "parallel": True}
+    plain = dataclasses.replace(cfg, **ignored)
     try:
-        config = dataclasses.asdict(cfg)
+        config = {k: v for k, v in dataclasses.asdict(plain).items() if k not in ("sweep", "diff")}
     except TypeError:  # a callable or other non-copyable value in the config
-        config = repr(cfg)
+        config = repr(plain)
     vers = conversion.versions(tgts)
     return {name: cache.fingerprint(target=name, source=source, config=config, checks=checks, versions=vers,
                                     calibration=cal if tg.needs_calibration(cfg.options(name)) else None)

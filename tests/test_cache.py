@@ -3,6 +3,7 @@
 import time
 
 import pytest
+import torch
 
 import mobilekit
 import tiny_models
@@ -89,3 +90,16 @@ def test_a_change_in_a_helper_file_of_the_model_is_seen_before_capture(tmp_path)
     changed = mobilekit.export(config=cfg)
     assert "capture" in changed.manifest["stages"] and not changed.artifacts[0].get("cached")
     assert changed.artifacts[0]["sha256"] != first.artifacts[0]["sha256"]
+
+
+def test_a_pt2_source_is_fingerprinted_and_reused_wherever_the_bundle_goes(tmp_path):
+    # an ExportedProgram's state_dict is a property, not a method; the output folder is not an input
+    ep = torch.export.export(tiny_models.build(), (torch.randn(1, 3, 8, 8),))
+    torch.export.save(ep, str(tmp_path / "m.pt2"))
+    cfg = {**tiny_models.config(tmp_path, targets=["onnx"]), "source": str(tmp_path / "m.pt2")}
+    first = mobilekit.export(config={**cfg, "output_dir": str(tmp_path / "a")})
+    elsewhere = mobilekit.export(config={**cfg, "output_dir": str(tmp_path / "b")})
+    assert first.artifacts[0]["status"] == "verified"
+    assert elsewhere.artifacts[0]["source_fingerprint"] == first.artifacts[0]["source_fingerprint"]
+    again = mobilekit.export(config={**cfg, "output_dir": str(tmp_path / "a")})
+    assert again.artifacts[0].get("cached") and "capture" not in again.manifest["stages"]
