@@ -102,9 +102,9 @@ CONVERTERS = ("mobilekit.targets.onnx", "mobilekit.targets.tflite", "mobilekit.t
 
 @pytest.mark.parametrize("low, high", [
     ("mobilekit.config", CONVERTERS),  # config reads the registry (targets.base), never a converter
-    ("mobilekit.verify", CONVERTERS + ("mobilekit.pipeline",)),  # verify judges; it converts nothing
+    ("mobilekit.verify", CONVERTERS + ("mobilekit.pipeline", "mobilekit.judge")),  # verify compares; it converts nothing
     ("mobilekit.bench", CONVERTERS),  # the bench asks a target through its protocol
-    ("mobilekit.targets", ("mobilekit.pipeline", "mobilekit.tasks")),
+    ("mobilekit.targets", ("mobilekit.pipeline", "mobilekit.judge", "mobilekit.tasks")),
 ])
 def test_layers_do_not_reach_up(low, high):
     edges = graph()
