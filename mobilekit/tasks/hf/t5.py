@@ -40,7 +40,7 @@ class T5Seq2Seq(torch.nn.Module):
         self.register_buffer("self_bias", _self_bias_table(model, max_target_len), persistent=False)
         enc_att = model.get_encoder().block[0].layer[0].SelfAttention  # bidirectional buckets
         with torch.no_grad():
-            self.register_buffer("enc_bias", enc_att.compute_bias(max_source_len, max_source_len)[0].detach().clone().float(),
+            self.register_buffer("enc_bias", enc_att.compute_bias(max_source_len, max_source_len)[0].detach().clone().float().contiguous(),
                                  persistent=False)
 
     def vocab_size(self) -> int:
