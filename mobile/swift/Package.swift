@@ -18,9 +18,13 @@ let package = Package(
         .target(name: "MobileKitCoreML", dependencies: ["MobileKitCore"], swiftSettings: [.swiftLanguageMode(.v6)]),
         // Golden-vector tests read bundles named by MOBILEKIT_DIGITS_BUNDLE and
         // MOBILEKIT_TRANSLATOR_BUNDLE (skipped when unset); the rest are self-contained.
+        // Fixtures/ (tokenizer.json files and golden outputs written by Fixtures/make_fixtures.py
+        // with Hugging Face tokenizers and mobilekit's decoding) is copied whole into the test
+        // bundle: Bundle.module.url(forResource: "Fixtures", withExtension: nil).
         .testTarget(
             name: "MobileKitCoreTests",
             dependencies: ["MobileKitCore"],
+            resources: [.copy("Fixtures")],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

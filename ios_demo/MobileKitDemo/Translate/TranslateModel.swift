@@ -16,6 +16,10 @@ final class TranslateModel: ObservableObject {
     @Published var input = TranslateModel.placeholder
     @Published var computeUnits: ComputeUnitsOption = .all
     @Published var variant = ""
+    /// 1 = greedy; the choices come from the loaded bundle's manifest.
+    @Published var beamWidth = 1
+    @Published private(set) var beamWidths: [Int] = [1]
+    @Published private(set) var tokenizer = ""
     @Published private(set) var choices: [ModelChoice] = []
     @Published private(set) var loaded: ModelChoice?
     @Published private(set) var output = ""
@@ -49,9 +53,12 @@ final class TranslateModel: ObservableObject {
             let unitsTitle = computeUnits.title
             Task {
                 do {
-                    try await worker.load(choice, bundle: bundle, spec: spec, units: units)
+                    let made = try await worker.load(choice, bundle: bundle, spec: spec, units: units)
                     guard generation == loadGeneration else { return }
                     loaded = choice
+                    beamWidths = made.beamWidths
+                    tokenizer = made.tokenizer
+                    if !beamWidths.contains(beamWidth) { beamWidth = 1 }
                     ready = true
                     stepLatency = nil
                     status = "\(bundle.manifest.name) \(choice.variant) · \(unitsTitle)"
@@ -75,10 +82,11 @@ final class TranslateModel: ObservableObject {
         busy = true
         error = nil
         let text = input
+        let width = beamWidth
         Task {
             defer { busy = false }
             do {
-                show(try await worker.translate(text))
+                show(try await worker.translate(text, beamWidth: width), beamWidth: width)
             } catch {
                 show(error.localizedDescription)  // the models stay loaded: the next try runs again
             }
@@ -98,7 +106,7 @@ final class TranslateModel: ObservableObject {
         status = message
     }
 
-    private func show(_ translation: Translation) {
+    private func show(_ translation: Translation, beamWidth: Int) {
         let result = translation.result
         output = translation.text
         timings = zip(translation.tokens, result.stepMs).enumerated().map { i, pair in
@@ -107,7 +115,8 @@ final class TranslateModel: ObservableObject {
         let steps = Stats.latency(result.stepMs)
         stepLatency = steps
         let total = result.encoderMs + result.stepMs.reduce(0, +)
-        summary = String(format: "encoder %.1f ms · %ld steps, p50 %.1f ms/token · total %.0f ms",
-                         result.encoderMs, result.stepMs.count, steps?.p50 ?? 0, total)
+        let decoding = beamWidth > 1 ? "beam \(beamWidth)" : "greedy"
+        summary = String(format: "%@ · encoder %.1f ms · %ld steps, p50 %.1f ms/step · total %.0f ms",
+                         decoding, result.encoderMs, result.stepMs.count, steps?.p50 ?? 0, total)
     }
 }

@@ -49,6 +49,17 @@ struct TranslateScreen: View {
                             }
                         }
                     }
+                    if model.beamWidths.count > 1 {
+                        // offered only when the manifest states the beam-search contract
+                        Picker("Decoding", selection: $model.beamWidth) {
+                            ForEach(model.beamWidths, id: \.self) { k in
+                                Text(k == 1 ? "Greedy" : "Beam \(k)").tag(k)
+                            }
+                        }
+                    }
+                    if !model.tokenizer.isEmpty {
+                        Text("Tokenizer: \(model.tokenizer)").font(.caption).foregroundStyle(.secondary)
+                    }
                     if let choice = model.loaded {
                         // host p50 of encoder + decoder step beside this device's per-token p50/p90
                         Text(ModelChoices.summary(choice, device: model.stepLatency))

@@ -3,6 +3,14 @@ import Foundation
 import MobileKitCore
 import MobileKitCoreML
 
+/// What a load tells the screen about the translator it made.
+struct LoadedTranslator: Sendable {
+    /// Beam widths to offer (1 = greedy; more only when the manifest allows beam search).
+    let beamWidths: [Int]
+    /// The bundle tokenizer's components, e.g. "NFKC + Metaspace + Unigram".
+    let tokenizer: String
+}
+
 /// One translation's output, as plain values for the main actor.
 struct Translation: Sendable {
     let text: String
@@ -18,21 +26,24 @@ actor TranslateWorker {
     private let queue = DispatchSerialQueue(label: "dev.mobilekit.demo.translate", qos: .userInitiated)
     nonisolated var unownedExecutor: UnownedSerialExecutor { queue.asUnownedSerialExecutor() }
 
-    private var pipeline: TranslationPipeline?
+    private var translator: Translator?
     private var runner: CoreMLSeq2SeqRunner?
     private var generation = 0
 
     /// Loads the encoder and decoder of one variant (a pair the SDK verified together). A newer
     /// load started while this one compiles wins: this one then throws CancellationError.
-    func load(_ choice: ModelChoice, bundle: AppBundle, spec: TranslationSpec, units: MLComputeUnits) async throws {
+    /// Any translation bundle: its own tokenizer.json (BPE or Unigram, as the file declares;
+    /// an unsupported component is an error naming it), the decoder wiring, start and forced
+    /// tokens from its manifest.
+    func load(_ choice: ModelChoice, bundle: AppBundle, spec: TranslationSpec, units: MLComputeUnits) async throws -> LoadedTranslator {
         generation += 1
         let mine = generation
-        pipeline = nil
+        translator = nil
         runner = nil
         guard let encoderArtifact = choice.encoder, let decoderArtifact = choice.decoder else {
             throw DemoError.noArtifact("encoder and decoder of one variant")
         }
-        let tokenizer = try BPETokenizer(contentsOf: bundle.url(spec.tokenizer))
+        let tokenizer = try HFTokenizer(contentsOf: bundle.url(spec.tokenizer))
         let encoderURL = try await ModelCompiler.compiledURL(encoderArtifact, in: bundle)
         let decoderURL = try await ModelCompiler.compiledURL(decoderArtifact, in: bundle)
         guard mine == generation else { throw CancellationError() }
@@ -40,13 +51,16 @@ actor TranslateWorker {
         let decoder = try ModelCompiler.model(at: decoderURL, units: units)
         runner = try CoreMLSeq2SeqRunner(encoder: encoder, decoder: decoder, spec: spec,
                                          encoderArtifact: encoderArtifact, decoderArtifact: decoderArtifact)
-        pipeline = TranslationPipeline(tokenizer: tokenizer, spec: spec)
+        let made = Translator(tokenizer: tokenizer, spec: spec)
+        translator = made
+        return LoadedTranslator(beamWidths: made.beamWidths, tokenizer: tokenizer.summary)
     }
 
-    func translate(_ text: String) throws -> Translation {
-        guard let pipeline, let runner else { throw DemoError.badModel("The models are not loaded yet.") }
-        let (out, result) = try pipeline.translate(text, runner: runner)
-        let tokens = result.ids.map { pipeline.tokenizer.idToToken[$0] ?? "#\($0)" }
-        return Translation(text: out, result: result, tokens: tokens)
+    /// Greedy decoding for width 1, beam search (one decoder cache per beam) otherwise.
+    func translate(_ text: String, beamWidth: Int) throws -> Translation {
+        guard let translator, let runner else { throw DemoError.badModel("The models are not loaded yet.") }
+        let width = translator.beamWidths.contains(beamWidth) ? beamWidth : 1
+        let (out, result) = try translator.translate(text, runner: runner, beamWidth: width)
+        return Translation(text: out, result: result, tokens: translator.tokenizer.tokens(result.ids))
     }
 }

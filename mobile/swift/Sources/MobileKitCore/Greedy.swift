@@ -36,20 +36,32 @@ public enum GreedyDecoder {
         maxTargetLen: Int,
         clock: () -> Double = { ProcessInfo.processInfo.systemUptime }
     ) throws -> DecodeResult {
+        try decode(sourceIds: sourceIds, runner: runner,
+                   contract: DecodingContract(start: special.bos, eos: special.eos, maxTargetLen: maxTargetLen), clock: clock)
+    }
+
+    /// The same loop with the contract's start token, and its forced tokens (forced_bos replaces
+    /// the first token, forced_eos the last allowed one), as mobilekit.tasks.decoding.greedy.
+    public static func decode(
+        sourceIds: [Int],
+        runner: Seq2SeqRunner,
+        contract: DecodingContract,
+        clock: () -> Double = { ProcessInfo.processInfo.systemUptime }
+    ) throws -> DecodeResult {
         let t0 = clock()
         try runner.start(sourceIds: sourceIds)
         let encoderMs = (clock() - t0) * 1000
         var ids: [Int] = []
         var stepMs: [Double] = []
-        var token = special.bos
+        var token = contract.start
         var stopped = false
-        while ids.count < maxTargetLen - 1 {
+        while ids.count < contract.limit {
             let start = clock()
             let logits = try runner.step(token: token, position: ids.count)
             stepMs.append((clock() - start) * 1000)
-            token = TopK.argmax(logits)
+            token = contract.forced(position: ids.count) ?? TopK.argmax(logits)
             ids.append(token)
-            if token == special.eos {
+            if token == contract.eos {
                 stopped = true
                 break
             }

@@ -138,15 +138,49 @@ public struct Artifact: Codable, Equatable, Sendable {
 
 public struct SpecialTokens: Codable, Equatable, Sendable {
     public var pad: Int
+    /// The id fed at decoder step 0 (Hugging Face bundles: the model's decoder_start_token_id).
     public var bos: Int
     public var eos: Int
     public var unk: Int
+    /// Hugging Face bundles: decoder_start_token_id again, and the model's own `<s>` when it has one.
+    public var decoderStart: Int?
+    public var modelBos: Int?
 
-    public init(pad: Int = 0, bos: Int = 1, eos: Int = 2, unk: Int = 3) {
+    enum CodingKeys: String, CodingKey {
+        case pad, bos, eos, unk
+        case decoderStart = "decoder_start"
+        case modelBos = "model_bos"
+    }
+
+    public init(pad: Int = 0, bos: Int = 1, eos: Int = 2, unk: Int = 3, decoderStart: Int? = nil, modelBos: Int? = nil) {
         self.pad = pad
         self.bos = bos
         self.eos = eos
         self.unk = unk
+        self.decoderStart = decoderStart
+        self.modelBos = modelBos
+    }
+}
+
+/// `translation.decoder_start` of Hugging Face bundles: what generate() feeds first and forces.
+public struct DecoderStart: Codable, Equatable, Sendable {
+    /// Fed at position 0 (decoder_start_token_id).
+    public var token: Int?
+    /// Replaces the first generated token (forced_bos_token_id, e.g. M2M100's target language).
+    public var forcedBos: Int?
+    /// Replaces the token of the last allowed step (forced_eos_token_id).
+    public var forcedEos: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case token
+        case forcedBos = "forced_bos"
+        case forcedEos = "forced_eos"
+    }
+
+    public init(token: Int? = nil, forcedBos: Int? = nil, forcedEos: Int? = nil) {
+        self.token = token
+        self.forcedBos = forcedBos
+        self.forcedEos = forcedEos
     }
 }
 
@@ -180,6 +214,10 @@ public struct TranslationSpec: Codable, Equatable, Sendable {
     public var cache: CacheSpec?
     /// Bundle-relative golden samples file (`assets/golden/translation.json`), when listed.
     public var golden: String?
+    /// Hugging Face bundles: the start token and the forced first/last tokens.
+    public var decoderStart: DecoderStart?
+    /// The beam-search contract, when the bundle allows beam search (`beam_search`).
+    public var beamSearch: String?
 
     enum CodingKeys: String, CodingKey {
         case tokenizer, encoder, decoder, cache, golden
@@ -188,7 +226,16 @@ public struct TranslationSpec: Codable, Equatable, Sendable {
         case maxSourceLen = "max_source_len"
         case maxTargetLen = "max_target_len"
         case sourceFormat = "source_format"
+        case decoderStart = "decoder_start"
+        case beamSearch = "beam_search"
     }
+
+    /// A Hugging Face bundle: its source ids come from the tokenizer's own post-processor and
+    /// its text is decoded with skip_special_tokens (the shipped kind drops only pad/bos/eos).
+    public var isHuggingFace: Bool { decoderStart != nil }
+
+    /// Beam search is offered when the manifest states its contract.
+    public var allowsBeamSearch: Bool { !(beamSearch ?? "").isEmpty }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -202,6 +249,8 @@ public struct TranslationSpec: Codable, Equatable, Sendable {
         self.decoder = try c.decode(GraphIO.self, forKey: .decoder)
         cache = try? c.decodeIfPresent(CacheSpec.self, forKey: .cache)
         golden = try? c.decodeIfPresent(String.self, forKey: .golden)
+        decoderStart = try? c.decodeIfPresent(DecoderStart.self, forKey: .decoderStart)
+        beamSearch = try? c.decodeIfPresent(String.self, forKey: .beamSearch)
     }
 }
 

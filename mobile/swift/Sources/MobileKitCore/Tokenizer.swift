@@ -1,13 +1,18 @@
 import Foundation
 
-public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable {
+public enum TokenizerError: LocalizedError, CustomStringConvertible, Equatable, Sendable {
     case invalid(String)
+    /// A component of a type the tokenizer does not implement (e.g. normalizer "Precompiled").
+    case unsupported(component: String, type: String)
 
     public var description: String {
         switch self {
         case .invalid(let why): return "tokenizer.json: \(why)"
+        case .unsupported(let component, let type): return "tokenizer.json: \(component) \(type) is not supported"
         }
     }
+
+    public var errorDescription: String? { description }
 }
 
 /// The BPE tokenizer of the translation bundles, read from a Hugging Face `tokenizer.json`:

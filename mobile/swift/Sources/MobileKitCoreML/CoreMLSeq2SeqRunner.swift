@@ -19,9 +19,10 @@ public enum CoreMLRunnerError: LocalizedError, Sendable {
 /// each input is (the core's Seq2SeqPlan); cache outputs are fed back as the next step's inputs.
 /// Every input is fed in the data type the model file declares (fp16 Core ML models take and
 /// give fp16; the manifest speaks of the source model's fp32), converted in bulk where an
-/// output feeds an input of another type. Not thread-safe: it lives on one
+/// output feeds an input of another type. For beam search its decoder state (the cache
+/// arrays, which predictions never modify in place) is read and set per beam. Not thread-safe: it lives on one
 /// thread (the app's TranslateWorker actor, the harness's test).
-public final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
+public final class CoreMLSeq2SeqRunner: Seq2SeqBeamRunner {
     private let encoder: MLModel
     private let decoder: MLModel
     private let spec: TranslationSpec
@@ -43,6 +44,12 @@ public final class CoreMLSeq2SeqRunner: Seq2SeqRunner {
         decoderIO = ArtifactNames(decoderArtifact)
         encoderTypes = Self.inputTypes(encoder)
         decoderTypes = Self.inputTypes(decoder)
+    }
+
+    /// The decoder caches by manifest name: fresh after `start`, the last step's after `step`.
+    public var decoderState: [String: MLMultiArray] {
+        get { cache }
+        set { cache = newValue }
     }
 
     static func inputTypes(_ model: MLModel) -> [String: MLMultiArrayDataType] {
