@@ -373,7 +373,7 @@ indirect enum PreTokenizer: Sendable {
         case .whitespaceSplit:
             return pieces.flatMap { Self.runs($0) { $0.properties.isWhitespace ? nil : 0 } }
         case .metaspace(let replacement, let scheme, let split):
-            return pieces.flatMap { Self.metaspace($0, replacement: replacement, scheme: scheme, split: split) }
+            return pieces.flatMap { Self.metaspaceSplit($0, replacement: replacement, scheme: scheme, split: split) }
         case .byteLevel(let addPrefixSpace, let useRegex):
             return pieces.flatMap { piece -> [Split] in
                 var p = piece
@@ -419,7 +419,7 @@ indirect enum PreTokenizer: Sendable {
         return out
     }
 
-    static func metaspace(_ piece: Split, replacement: Unicode.Scalar, scheme: PrependScheme, split: Bool) -> [Split] {
+    static func metaspaceSplit(_ piece: Split, replacement: Unicode.Scalar, scheme: PrependScheme, split: Bool) -> [Split] {
         var s = piece.scalars.map { $0 == " " ? replacement : $0 }
         if !s.isEmpty && s.first != replacement && (scheme == .always || (scheme == .first && piece.atStart)) {
             s.insert(replacement, at: 0)
@@ -963,7 +963,7 @@ indirect enum PostProcessor: Sendable {
     /// The single-sequence template: fixed ids before and after the sequence.
     case template(before: [Int], after: [Int])
     /// ByteLevel's post-processor only trims offsets: ids unchanged.
-    case none
+    case identity
     case sequence([PostProcessor])
 
     init(json: JSONValue) throws {
@@ -992,7 +992,7 @@ indirect enum PostProcessor: Sendable {
             }
             guard seenSequence else { throw TokenizerError.invalid("the single template has no sequence") }
             self = .template(before: before, after: after)
-        case "ByteLevel": self = .none
+        case "ByteLevel": self = .identity
         case "Sequence":
             self = .sequence(try (json["processors"]?.array ?? []).map(PostProcessor.init(json:)))
         default: throw TokenizerError.unsupported(component: "post-processor", type: type)
@@ -1002,7 +1002,7 @@ indirect enum PostProcessor: Sendable {
     var added: Int {
         switch self {
         case .template(let before, let after): return before.count + after.count
-        case .none: return 0
+        case .identity: return 0
         case .sequence(let parts): return parts.reduce(0) { $0 + $1.added }
         }
     }
@@ -1010,7 +1010,7 @@ indirect enum PostProcessor: Sendable {
     func apply(_ ids: [Int]) -> [Int] {
         switch self {
         case .template(let before, let after): return before + ids + after
-        case .none: return ids
+        case .identity: return ids
         case .sequence(let parts): return parts.reduce(ids) { $1.apply($0) }
         }
     }
