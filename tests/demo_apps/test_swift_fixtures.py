@@ -1,7 +1,7 @@
 """The Swift core's golden fixtures (mobile/swift/Tests/MobileKitCoreTests/Fixtures): what the
 XCTests compare the Swift tokenizer and beam search against. Swift does not run here, so the
 fixtures are made by Fixtures/make_fixtures.py with Hugging Face `tokenizers` and
-mobilekit.tasks.decoding; these tests regenerate them and require the committed copies to be
+mobilekit.tasks.decoding and mobilekit.verify.verdict; these tests regenerate them and require the committed copies to be
 identical (they cannot go stale), check the package ships them as resources, and parse the new
 Swift files with tree-sitter-swift (the macOS CI job compiles and runs them)."""
 
@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "mobile" / "swift"
 TESTS = CORE / "Tests" / "MobileKitCoreTests"
 FIXTURES = TESTS / "Fixtures"
-NEW_SWIFT = [CORE / "Sources/MobileKitCore" / n for n in ("HFTokenizer.swift", "JSONValue.swift", "BeamSearch.swift", "Translator.swift")] + \
-            [TESTS / n for n in ("HFTokenizerTests.swift", "BeamSearchTests.swift")]
+NEW_SWIFT = [CORE / "Sources/MobileKitCore" / n for n in ("HFTokenizer.swift", "JSONValue.swift", "BeamSearch.swift",
+                                                          "Translator.swift", "Verdict.swift")] + \
+            [TESTS / n for n in ("HFTokenizerTests.swift", "BeamSearchTests.swift", "VerdictTests.swift")]
 
 
 def _generator():
@@ -99,17 +100,29 @@ def test_the_package_ships_the_fixtures_and_the_xctests_read_them():
                      r'resources: \[\.copy\("Fixtures"\)\]', package)
     tests = "\n".join(p.read_text() for p in TESTS.glob("*.swift"))
     assert 'Bundle.module.url(forResource: "Fixtures", withExtension: nil)' in tests
-    for name in ("tokenizer_golden.json", "beam_golden.json"):
+    for name in ("tokenizer_golden.json", "beam_golden.json", "verdict_golden.json"):
         assert f'"{name}"' in tests, name
     for name in ("testEveryFixtureTokenizerMatchesHuggingFaceTokenizers", "testUnsupportedComponentsAreNamed",
                  "testBeamSearchMatchesThePythonRunner", "testRunnersDecodeLikeThePythonRunner",
-                 "testTranslatorReadsTheHuggingFaceManifest"):
+                 "testTranslatorReadsTheHuggingFaceManifest", "testTheRuleMatchesPython"):
         assert f"func {name}()" in tests, name
 
 
 def test_the_new_swift_files_parse():
     bad = {str(f.relative_to(ROOT)): errs for f in NEW_SWIFT if (errs := swift_errors(f.read_bytes()))}
     assert bad == {}
+
+
+def test_the_swift_verdict_has_pythons_thresholds():
+    from mobilekit.verify import verdict
+
+    text = (CORE / "Sources/MobileKitCore/Verdict.swift").read_text()
+    assert f'ruleName = "{verdict.RULE}"' in text
+    for cls, rule in verdict.RULES.items():
+        line = re.search(rf'"{cls}": Rule\(([^)]*)\)', text).group(1)
+        got = {k: float(v) for k, v in re.findall(r"(\w+): ([\d.e-]+)", line)}
+        assert got == {"minSnrDb": rule.min_snr_db, "minCosine": rule.min_cosine,
+                       "minTop1Agreement": rule.min_top1_agreement, "tieMargin": rule.tie_margin}, cls
 
 
 def test_unsupported_components_throw_naming_their_type():

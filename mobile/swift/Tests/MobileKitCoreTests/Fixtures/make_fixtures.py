@@ -16,6 +16,8 @@ It holds:
   beam_golden.json        a deterministic fake decoder (a logits table by (position, fed token) plus a
                           bonus that depends on the beam's own cache) and what mobilekit.tasks.decoding
                           greedy() and beam() (widths 1-4) give over it
+  verdict_golden.json     reference/artifact outputs and mobilekit/verify/verdict.py's figures and
+                          pass/fail per precision class (the rule device-side checks use)
 tests/demo_apps/test_swift_fixtures.py regenerates the goldens from the committed tokenizer files
 and compares (so they cannot go stale), and retrains every tokenizer to check the committed ones
 still have the components and special tokens the training code gives.
@@ -209,12 +211,70 @@ def write_beam(out: Path) -> None:
     (out / "beam_golden.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
+# -- the verification rule ---------------------------------------------------------------------
+
+def write_verdict(out: Path) -> None:
+    """Reference/artifact outputs and what mobilekit/verify/verdict.py says of them per precision."""
+    from mobilekit.verify import verdict
+
+    rng = np.random.default_rng(16)
+    samples, width = 6, 8
+    ref = np.round(rng.standard_normal((samples, width)) * 3, 6)
+    cases = []
+
+    def add(name, ref, got, classifier=False, nan_at=None):
+        ref, got = np.asarray(ref, np.float64), np.asarray(got, np.float64)
+        if nan_at is not None:
+            got = got.copy()
+            got[tuple(nan_at)] = np.nan
+        case = {"name": name, "classifier": classifier, "reference": ref.tolist(),
+                "got": np.where(np.isnan(got), 0.0, got).tolist(), "nan_at": nan_at, "passes": {}}
+        fig = verdict.output_figures(ref, got)
+        case["figures"] = {k: fig[k] for k in ("finite", "max_abs", "mean_abs", "rel_max_abs", "cosine", "snr_db")} \
+            if fig["finite"] else {"finite": False}
+        for cls, rule in verdict.RULES.items():
+            f = verdict.compare([{"out": r} for r in ref], [{"out": g} for g in got],
+                                classifier_output="out" if classifier else None, rule=rule)
+            case["passes"][cls] = verdict.failures(f, rule) == []
+            if classifier:
+                case.setdefault("agreement", {})[cls] = {k: f[k] for k in ("top1_agreement", "decisive_samples",
+                                                                           "top1_agreement_decisive", "ties", "flipped_samples")}
+        cases.append(case)
+
+    noise = rng.standard_normal(ref.shape)
+    add("exact", ref, ref)
+    add("fp32 noise", ref, np.round(ref + noise * 1e-5, 9))
+    add("fp16 noise", ref, np.round(ref + noise * 3e-2, 6))
+    add("int8 noise", ref, np.round(ref + noise * 0.3, 6))
+    offset = np.round(100 + ref * 0.01, 6)  # mostly a constant: raw SNR would be huge, centred it is not
+    add("offset-dominated", offset, np.round(offset + noise * 0.01, 6))
+    add("nan", ref, ref, nan_at=[2, 5])
+    logits = ref.copy()
+    logits[:, 0] = logits.max(axis=1) + 1.0  # class 0 decisive everywhere...
+    logits[1, 3] = logits[1, 0] - 1e-4  # ...except sample 1, a near-tie between 0 and 3
+    flipped = logits.copy()
+    flipped[1, [0, 3]] = flipped[1, [3, 0]]
+    add("near-tie flip", logits, np.round(flipped, 6), classifier=True)
+    decisive = logits.copy()
+    decisive[4, [0, 6]] = decisive[4, [6, 0]]
+    add("decisive flip", logits, np.round(decisive, 6), classifier=True)
+    passes = [c["passes"] for c in cases]
+    assert passes[0] == {"fp32": True, "fp16": True, "int8": True} and not passes[5]["int8"]
+    assert any(p["fp16"] and not p["fp32"] for p in passes) and any(p["int8"] and not p["fp16"] for p in passes)
+    assert passes[6]["fp32"] and not passes[7]["fp32"]
+    doc = {"rule": verdict.RULE, "rules": {k: r.to_dict() for k, r in verdict.RULES.items()},
+           "note": "figures: verdict.output_figures(reference, got) (rows are samples); passes: verdict.failures(compare(...)) "
+                   "is empty, per precision class; got holds 0.0 where nan_at says NaN", "cases": cases}
+    (out / "verdict_golden.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
 def write(out: Path, tokenizers_from: Path | None = None, retrain: bool = False) -> None:
     """Goldens into `out` from the tokenizer files in `tokenizers_from` (default: out/tokenizers),
     training the missing ones (all of them with `retrain`)."""
     out.mkdir(parents=True, exist_ok=True)
     write_tokenizers(out, tokenizers_from or out / "tokenizers", retrain)
     write_beam(out)
+    write_verdict(out)
 
 
 def shape(doc: dict) -> dict:
