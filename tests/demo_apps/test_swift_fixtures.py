@@ -71,7 +71,7 @@ def test_fixtures_cover_every_family_both_kinds_and_the_edge_cases():
     names = {t["name"] for t in golden["tokenizers"]}
     for family in ("marian", "t5", "bart", "mbart", "m2m_100"):
         assert {f"{family}_bpe", f"{family}_unigram"} <= names, family
-    assert {"bytelevel_merges", "shipped_wordlevel", "sequence_unigram", "prefix_suffix_bpe"} <= names
+    assert {"bytelevel_merges", "shipped_wordlevel", "sequence_unigram", "prefix_suffix_bpe", "added_tokens_unigram"} <= names
     components = set()
     for t in golden["tokenizers"]:
         assert (FIXTURES / t["file"]).is_file()

@@ -53,6 +53,8 @@ TEXTS = [
     "punctuation?! ... ;-) (ok) \"quoted\"",
     "it's we'll they're I'd",
     "<s> the cat </s> reads",
+    "the <mask> cat and the  <mask>  dog, New York and newyork",
+    "\uff4e\uff45\uff57 \uff59\uff4f\uff52\uff4b, band and new york<mask>",
     "a teacher drinks water in the morning with the children in the park .",
 ]
 
@@ -60,7 +62,7 @@ TEXTS = [
 def _tokenizers():
     """name -> (tokenizers.Tokenizer, {role: id}) for every tokenizer the fixtures cover."""
     import hf_tiny
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
     out = {}
     for kind in ("bpe", "unigram"):
@@ -108,6 +110,12 @@ def _tokenizers():
                                                         show_progress=False))
     tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
     out["prefix_suffix_bpe"] = (tok, {"pad": 0, "eos": 1, "decoder_start": 0})
+
+    # added tokens with their options: mBART's lstrip <mask>, a normalized multi-word token, a single_word one
+    tok, ids = hf_tiny.train_tokenizer("unigram", "bart")
+    tok.add_special_tokens([AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False, special=True)])
+    tok.add_tokens([AddedToken("new york", normalized=True), AddedToken("and", single_word=True, normalized=False)])
+    out["added_tokens_unigram"] = (tok, {"pad": ids["<pad>"], "eos": ids["</s>"], "decoder_start": ids["</s>"]})
     return out
 
 
