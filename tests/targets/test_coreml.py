@@ -458,7 +458,7 @@ def test_tiny_ios18_variants(tiny):
     assert facts["int4-block"]["weight_bits"] == [4] and "constexpr_blockwise_shift_scale" in facts["int4-block"]["ops"]
     assert facts["palettize-4"]["weight_bits"] == [4] and "constexpr_lut_to_dense" in facts["palettize-4"]["ops"]
     for v in ("int4-block", "palettize-4"):
-        assert facts[v]["uncompressed_large"] == [], v  # every tensor of >= weight_threshold elements
+        assert facts[v]["uncompressed_large"] == [], v  # every tensor of > weight_threshold elements
     # the first conv has 3 input channels (no 32-block) and the classifier 5 outputs (no 8-group):
     # those fall back to per-channel int4 / a per-tensor table instead of staying float
     assert any("per_channel" in why for why in recs["int4-block"].details["granularity_overrides"].values())
@@ -491,6 +491,24 @@ def test_tensor_inputs_with_a_dynamic_batch(tmp_path):
         assert set(facts["outputs"]) == {"scores"}  # a Core ML classifier takes one example
         assert "classifier" not in r.details and any("no Core ML classifier" in n for n in r.details["notes"])
     assert recs[1].details["weights"]["bits"] == [8]
+
+
+@pytest.mark.slow
+def test_a_weight_of_exactly_weight_threshold_elements_may_stay_float(tmp_path):
+    """coremltools compresses tensors of more than weight_threshold elements (ConvNeXt's 2x2
+    downsampling conv 32x16x2x2 = 2048 stayed float and failed int8's check at the default)."""
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Linear(8, 9)).eval()  # 64 (= threshold) and 72
+    program = _capture(model, (torch.randn(1, 8),), tmp_path / "p.pt2")
+    spec = {"name": "mlp", "version": "1", "task": "generic", "author": "", "license": "", "description": "",
+            "inputs": [{"name": "features", "shape": [1, 8], "dtype": "float32", "dynamic": [], "preprocessing": None,
+                        "labels": None, "labels_path": None, "description": ""}],
+            "outputs": [{"name": "scores", "shape": [1, 9], "dtype": "float32", "dynamic": [], "preprocessing": None,
+                         "labels": None, "labels_path": None, "description": ""}]}
+    job = _job(tmp_path, program, spec, {"variants": ["int8"], "weight_threshold": 64})
+    (rec,) = TARGET.convert(job)
+    facts = TARGET.check_structure(rec, Path(job.bundle_dir), spec)  # raised CheckError before
+    assert facts["uncompressed_large"] == [] and facts["weight_bits"] == [8]
+    assert 0.0 < facts["compressed_fraction"] < 1.0  # the 72-element weight compressed, the 64-element one float
 
 
 @pytest.mark.slow

@@ -92,7 +92,7 @@ def check_package(record: ArtifactRecord, bundle_dir: Path, spec: dict) -> dict:
         "weight_bits": facts["weights"]["bits"],
         "compressed_fraction": facts["weights"]["compressed_fraction"],
         "uncompressed_large": [e["name"] for e in facts["weights"]["tensors"]
-                               if not e.get("op") and e["elements"] >= int(record.details.get("weight_threshold", 2048))
+                               if not e.get("op") and e["elements"] > int(record.details.get("weight_threshold", 2048))
                                and record.compression],
         "size_bytes": facts["size_bytes"],
         "inputs": io["inputs"],
@@ -101,7 +101,8 @@ def check_package(record: ArtifactRecord, bundle_dir: Path, spec: dict) -> dict:
 
 
 # A compressed variant fails its check when less than this share of its eligible weights (float
-# tensors of >= weight_threshold elements) is stored compressed. coremltools skips a tensor it
+# tensors of more than weight_threshold elements: coremltools compresses `size > threshold`, so a
+# tensor of exactly that many stays float) is stored compressed. coremltools skips a tensor it
 # cannot compress with the requested layout (and says so only in its log); a few such tensors are
 # listed in the facts, more than this share fails.
 _MIN_COMPRESSED_SHARE = 0.9
@@ -111,7 +112,7 @@ def _check_weights(record: ArtifactRecord, weights: dict) -> list[str]:
     """Does the weight storage match what the variant promises?"""
     threshold = int(record.details.get("weight_threshold", 2048))
     tensors = weights["tensors"]
-    big_plain = [e for e in tensors if not e.get("op") and e["elements"] >= threshold]
+    big_plain = [e for e in tensors if not e.get("op") and e["elements"] > threshold]
     compressed = [e for e in tensors if e.get("op")]
     v = record.variant
     if v in ("fp16", "fp32"):

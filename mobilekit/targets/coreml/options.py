@@ -46,7 +46,7 @@ class CoreMLOptions:
     palettize_group_size: int = 0
     int4_block_size: int = 32  # int4-block: input channels per quantization block
     prune_sparsity: float = 0.5  # pruned: fraction of each weight tensor set to zero
-    weight_threshold: int = 2048  # weight tensors with fewer elements stay uncompressed
+    weight_threshold: int = 2048  # weight tensors with at most this many elements stay uncompressed
     classifier_softmax: bool = True  # the labelled output is logits: add softmax for the classifier
     fold_std: bool = True  # per-channel std: fold exactly into the model (else approximate it)
     image_inputs: bool = True  # image inputs as ImageType (pixel buffers); False: NCHW multi-arrays
