@@ -5,7 +5,9 @@ import XCTest
 /// Real bundles for the golden-vector tests, from environment variables (absolute paths):
 ///   MOBILEKIT_DIGITS_BUNDLE=/path/to/dist/digits
 ///   MOBILEKIT_TRANSLATOR_BUNDLE=/path/to/dist/translator
-/// A test that needs one is skipped when its variable is unset.
+/// (the translator may also be a Hugging Face translation bundle: the bundle-tokenizer and greedy
+/// checks read its tokenizer.json and decoder_start). A test that needs one is skipped when its
+/// variable is unset.
 enum GoldenBundle {
     static let digitsVariable = "MOBILEKIT_DIGITS_BUNDLE"
     static let translatorVariable = "MOBILEKIT_TRANSLATOR_BUNDLE"

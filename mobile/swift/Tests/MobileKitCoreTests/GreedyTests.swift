@@ -56,12 +56,13 @@ final class GreedyTests: XCTestCase {
         XCTAssertEqual(result.textIds(eos: 2), [4, 4, 4])
     }
 
-    /// Greedy decoding over the recorded decoder logits reproduces the golden output ids and text.
+    /// Greedy decoding over the recorded decoder logits reproduces the golden output ids and text
+    /// (the shipped translator or a Hugging Face bundle: start and forced tokens from the manifest).
     func testGoldenStepLogitsReproduceTheOutputIds() throws {
         let dir = try GoldenBundle.directory(GoldenBundle.translatorVariable)
         let manifest = try GoldenBundle.manifest(dir)
         let spec = try XCTUnwrap(manifest.translation)
-        let tokenizer = try BPETokenizer(contentsOf: dir.appendingPathComponent(spec.tokenizer))
+        let translator = try Translator(bundle: dir, spec: spec)
         let golden = try TranslationGolden(bundle: dir, manifest: manifest)
         for sample in golden.samples {
             let logits = try NpyArray.load(sample.stepLogits)
@@ -69,16 +70,15 @@ final class GreedyTests: XCTestCase {
             XCTAssertEqual(logits.shape.last, spec.vocabSize)
             let rows = try (0..<logits.shape[0]).map { try logits.row($0) }
             let runner = ReplayingRunner(rows: rows)
-            let result = try GreedyDecoder.decode(sourceIds: sample.sourceIds, runner: runner, special: spec.specialTokens,
-                                                  maxTargetLen: spec.maxTargetLen)
+            let result = try GreedyDecoder.decode(sourceIds: sample.sourceIds, runner: runner, contract: translator.contract)
             // The golden ids may or may not carry <bos>/<eos>; compare the generated text ids.
             var expected = sample.outputIds
             if expected.first == spec.specialTokens.bos { expected.removeFirst() }
             if expected.last == spec.specialTokens.eos { expected.removeLast() }
             XCTAssertEqual(result.textIds(eos: spec.specialTokens.eos), expected, sample.text)
             XCTAssertEqual(result.stepMs.count, rows.count, "every recorded step was used: \(sample.text)")
-            XCTAssertEqual(runner.fed.first?.token, spec.specialTokens.bos)
-            XCTAssertEqual(tokenizer.decode(result.textIds(eos: spec.specialTokens.eos)), sample.outputText, sample.text)
+            XCTAssertEqual(runner.fed.first?.token, translator.contract.start)
+            XCTAssertEqual(translator.text(result.textIds(eos: spec.specialTokens.eos)), sample.outputText, sample.text)
         }
     }
 }

@@ -135,8 +135,9 @@ final class HFTokenizerTests: XCTestCase {
         XCTAssertNil(plain.contract.forcedBos)
     }
 
-    /// The shipped translator through the bundle tokenizer: the same source ids and texts as its goldens.
-    func testTheShippedTranslatorThroughTheBundleTokenizer() throws {
+    /// The translator bundle (shipped or Hugging Face) through its own tokenizer: the same
+    /// source ids and texts as its goldens.
+    func testTheTranslatorBundleThroughItsTokenizer() throws {
         let dir = try GoldenBundle.directory(GoldenBundle.translatorVariable)
         let manifest = try GoldenBundle.manifest(dir)
         let spec = try XCTUnwrap(manifest.translation)
