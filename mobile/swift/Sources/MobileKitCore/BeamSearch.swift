@@ -94,6 +94,7 @@ public enum BeamSearch {
                 for v in 0..<vocab { flat.append(logp[v] + beam.score) }
                 states.append(out.state)
             }
+            guard vocab > 0 else { return [] }
             let top = best(flat, count: 2 * width)
             let ends = top.map { $0 % vocab == contract.eos || position == limit - 1 }
             let lengthScale = Float(pow(Double(position + 1), lengthPenalty))
@@ -101,16 +102,13 @@ public enum BeamSearch {
                 let i = top[j]
                 finished.append((score: flat[i] / lengthScale, ids: running[i / vocab].ids + [i % vocab]))
             }
-            finished = Array(
-                finished.enumerated()
-                    .sorted { $0.element.score > $1.element.score || ($0.element.score == $1.element.score && $0.offset < $1.offset) }
-                    .map { $0.element }
-                    .prefix(width)
-            )
+            // a stable sort, best first, then the best `width`
+            let order: [Int] = finished.indices.sorted { a, b in
+                finished[a].score != finished[b].score ? finished[a].score > finished[b].score : a < b
+            }
+            finished = order.prefix(width).map { finished[$0] }
             let keys: [Float] = top.indices.map { j in ends[j] ? flat[top[j]] - 1e9 : flat[top[j]] }
-            let keep = top.indices
-                .sorted { keys[$0] > keys[$1] || (keys[$0] == keys[$1] && $0 < $1) }
-                .prefix(width)
+            let keep: [Int] = Array(top.indices.sorted { a, b in keys[a] != keys[b] ? keys[a] > keys[b] : a < b }.prefix(width))
             running = keep.map { j in
                 let i = top[j]
                 return (ids: running[i / vocab].ids + [i % vocab], score: keys[j], state: states[i / vocab])

@@ -51,10 +51,10 @@ final class BeamSearchTests: XCTestCase {
 
     func goldenCases() throws -> [GoldenCase] {
         let doc = try Fixtures.json("beam_golden.json")
-        return try XCTUnwrap(doc["cases"]?.array).map { c in
-            let table: [[[Float]]] = try XCTUnwrap(c["table"]?.array).map { position in
-                try XCTUnwrap(position.array).map { row in
-                    try XCTUnwrap(row.array).map { value -> Float in
+        return try XCTUnwrap(doc["cases"]?.array).map { (c: JSONValue) throws -> GoldenCase in
+            let table: [[[Float]]] = try XCTUnwrap(c["table"]?.array).map { (position: JSONValue) throws -> [[Float]] in
+                try XCTUnwrap(position.array).map { (row: JSONValue) throws -> [Float] in
+                    try XCTUnwrap(row.array).map { (value: JSONValue) throws -> Float in
                         let d = try XCTUnwrap(value.double)
                         return Float(d)
                     }

@@ -6,8 +6,8 @@ import XCTest
 /// (Fixtures/verdict_golden.json): the same figures, the same pass/fail per precision class.
 final class VerdictTests: XCTestCase {
     func rows(_ value: JSONValue?) throws -> [[Double]] {
-        try XCTUnwrap(value?.array).map { row in
-            try XCTUnwrap(row.array).map { v -> Double in
+        try XCTUnwrap(value?.array).map { (row: JSONValue) throws -> [Double] in
+            try XCTUnwrap(row.array).map { (v: JSONValue) throws -> Double in
                 let d = try XCTUnwrap(v.double)
                 return d
             }
