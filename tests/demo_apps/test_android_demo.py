@@ -175,6 +175,9 @@ def test_tokenizer_encodes_golden_texts_to_source_ids_and_decodes_outputs(checke
         assert g["tokens"] == hf.encode(s["text"]).ids, s["text"]
         assert g["source_ids"] == s["source_ids"], s["text"]
         assert g["decoded_output_text"] == s["output_text"], s["text"]
+        # the app's path (HfTokenizer + TranslationText, any tokenizer.json) gives the same
+        assert g["app_tokens"] == g["tokens"] and g["app_source_ids"] == s["source_ids"], s["text"]
+        assert g["app_output_text"] == s["output_text"] and g["app_greedy_text"] == g["greedy_text"], s["text"]
     # the goldens exercise unknown characters and multi-piece words, not only whole known words
     unk = json.loads((translator_bundle / "manifest.json").read_text())["translation"]["special_tokens"]["unk"]
     assert any(unk in g["tokens"] for g in got)

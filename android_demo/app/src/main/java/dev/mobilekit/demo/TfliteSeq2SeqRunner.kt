@@ -1,22 +1,27 @@
 package dev.mobilekit.demo
 
 import dev.mobilekit.core.Artifact
-import dev.mobilekit.core.BpeTokenizer
+import dev.mobilekit.core.BeamRunner
+import dev.mobilekit.core.BeamStep
 import dev.mobilekit.core.DecoderWiring
 import dev.mobilekit.core.Feed
 import dev.mobilekit.core.ManifestException
 import dev.mobilekit.core.ModelChoice
 import dev.mobilekit.core.Seq2SeqRunner
 import dev.mobilekit.core.TranslationConfig
+import dev.mobilekit.core.TranslationText
 import dev.mobilekit.core.Translator
 import dev.mobilekit.core.rewound
 import java.nio.ByteBuffer
+import java.nio.ByteOrder
 
 /**
  * The translation bundle's two TFLite graphs behind the core's [Seq2SeqRunner]: the encoder runs
  * once per sentence, the decoder once per token with its KV cache fed back (`present_*` of one
  * step becomes `past_*` of the next, zeros at step 0), as [DecoderWiring] reads from the manifest.
  * The encoder and decoder are one [ModelChoice]: the pair the SDK verified together, never mixed.
+ * As a [BeamRunner] each beam keeps its own copy of the `past_*` buffers (copied in before its
+ * step, the `present_*` outputs copied out after), for the core's beam search.
  * Made, run and closed on the Translate screen's model thread ([dev.mobilekit.core.ModelWorker]).
  */
 class TfliteSeq2SeqRunner(
@@ -24,7 +29,8 @@ class TfliteSeq2SeqRunner(
     private val config: TranslationConfig,
     choice: ModelChoice,
     preferGpu: Boolean,
-) : Seq2SeqRunner {
+) : Seq2SeqRunner,
+    BeamRunner<Map<String, ByteBuffer>> {
     private val encoderArtifact = choice.artifact("encoder")
     private val decoderArtifact = choice.artifact("decoder")
     private val encoder = LiteRtModel.create(bundle.model(encoderArtifact.path), preferGpu, threads = 2)
@@ -72,6 +78,43 @@ class TfliteSeq2SeqRunner(
         token: Int,
         position: Int,
     ): FloatArray {
+        val logits = run(token, position)
+        // The new cache becomes the next step's input: swap the buffers instead of copying.
+        for ((name, feed) in wiring.feeds) {
+            if (feed is Feed.Cache) {
+                val present = decoderOut.getValue(feed.output)
+                decoderOut[feed.output] = decoderIn.getValue(name)
+                decoderIn[name] = present
+            }
+        }
+        return logits
+    }
+
+    override fun initialCache(): Map<String, ByteBuffer> =
+        wiring.feeds.filterValues { it is Feed.Cache }.mapValues { (name, _) -> newBuffer(decoderIn.getValue(name).capacity()) }
+
+    override fun step(
+        token: Int,
+        position: Int,
+        cache: Map<String, ByteBuffer>,
+    ): BeamStep<Map<String, ByteBuffer>> {
+        for ((name, feed) in wiring.feeds) if (feed is Feed.Cache) copy(cache.getValue(name), decoderIn.getValue(name))
+        val logits = run(token, position)
+        val next = LinkedHashMap<String, ByteBuffer>()
+        for ((name, feed) in wiring.feeds) {
+            if (feed is Feed.Cache) {
+                val present = decoderOut.getValue(feed.output)
+                next[name] = copy(present, newBuffer(present.capacity()))
+            }
+        }
+        return BeamStep(logits, next)
+    }
+
+    /** One decoder step on the current `past_*` buffers: token and position in, the logits out. */
+    private fun run(
+        token: Int,
+        position: Int,
+    ): FloatArray {
         for ((name, feed) in wiring.feeds) {
             val type = decoder.inputTensor(signatureName(decoderArtifact, name, false)).dataType()
             when (feed) {
@@ -83,17 +126,19 @@ class TfliteSeq2SeqRunner(
         decoder.run(bySignature(decoderArtifact, decoderIn, false), bySignature(decoderArtifact, decoderOut, true))
         val logitsTensor = decoder.outputTensor(signatureName(decoderArtifact, wiring.logits, true))
         val q = logitsTensor.quantizationParams()
-        val logits =
-            LiteRtModel.getFloats(decoderOut.getValue(wiring.logits), logitsTensor.numElements(), logitsTensor.dataType(), q.scale, q.zeroPoint)
-        // The new cache becomes the next step's input: swap the buffers instead of copying.
-        for ((name, feed) in wiring.feeds) {
-            if (feed is Feed.Cache) {
-                val present = decoderOut.getValue(feed.output)
-                decoderOut[feed.output] = decoderIn.getValue(name)
-                decoderIn[name] = present
-            }
-        }
-        return logits
+        return LiteRtModel.getFloats(decoderOut.getValue(wiring.logits), logitsTensor.numElements(), logitsTensor.dataType(), q.scale, q.zeroPoint)
+    }
+
+    private fun newBuffer(bytes: Int): ByteBuffer = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder())
+
+    private fun copy(
+        from: ByteBuffer,
+        to: ByteBuffer,
+    ): ByteBuffer {
+        to.rewound()
+        to.put(from.duplicate().rewound())
+        from.rewound()
+        return to.rewound()
     }
 
     override fun close() {
@@ -120,7 +165,11 @@ class TfliteSeq2SeqRunner(
     }
 
     companion object {
-        /** Tokenizer + greedy decoding + this runner over [choice]'s pair, all configured from the bundle's manifest. */
+        /**
+         * The bundle's tokenizer (its tokenizer.json, read per its declared components), the source
+         * and output contract, greedy or beam decoding (decoder start, forced tokens) and this
+         * runner over [choice]'s pair, all configured from the bundle's manifest.
+         */
         fun translator(
             bundle: AssetBundle,
             choice: ModelChoice,
@@ -129,10 +178,10 @@ class TfliteSeq2SeqRunner(
             val config =
                 bundle.manifest.translation
                     ?: throw ManifestException("bundle '${bundle.manifest.name}' is not a translation bundle")
-            val tokenizer = BpeTokenizer.fromJson(bundle.text(config.tokenizer))
+            val text = TranslationText.of(bundle.text(config.tokenizer), config)
             if (choice.target != "tflite") throw ManifestException("the app runs TFLite pairs; ${choice.label} is ${choice.target}")
             val runner = TfliteSeq2SeqRunner(bundle, config, choice, preferGpu)
-            return Translator(tokenizer, config, runner) to runner.backend
+            return Translator(text, config, runner) to runner.backend
         }
     }
 }

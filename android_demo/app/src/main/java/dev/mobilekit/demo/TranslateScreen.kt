@@ -11,6 +11,7 @@ import androidx.compose.foundation.lazy.items
 import androidx.compose.material3.Button
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedTextField
+import androidx.compose.material3.Slider
 import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
@@ -20,8 +21,9 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.viewmodel.compose.viewModel
 import dev.mobilekit.core.ModelState
 import java.util.Locale
+import kotlin.math.roundToInt
 
-/** Text in, translation out, with the encoder time and each decoder step's time. */
+/** Text in, translation out (greedy or beam search of a chosen width), with the encoder time and each decoder step's time. */
 @Composable
 fun TranslateScreen(model: TranslateViewModel = viewModel()) {
     val state = model.state
@@ -59,6 +61,20 @@ fun TranslateScreen(model: TranslateViewModel = viewModel()) {
                 enabled = !model.busy && state !is ModelState.Loading,
                 modifier = Modifier.padding(start = 8.dp),
             )
+        }
+        if (model.beamAvailable) {
+            // 1 = greedy; wider runs the manifest's beam search, one KV cache per beam
+            Row(verticalAlignment = Alignment.CenterVertically) {
+                Text(if (model.beamWidth == 1) "Beam width 1 (greedy)" else "Beam width ${model.beamWidth}")
+                Slider(
+                    value = model.beamWidth.toFloat(),
+                    onValueChange = { model.beamWidth = it.roundToInt() },
+                    valueRange = 1f..TranslateViewModel.MAX_BEAM.toFloat(),
+                    steps = TranslateViewModel.MAX_BEAM - 2,
+                    enabled = !model.busy,
+                    modifier = Modifier.padding(start = 16.dp).weight(1f),
+                )
+            }
         }
         model.error?.let { Text(it, color = MaterialTheme.colorScheme.error) }
         Text(model.output, style = MaterialTheme.typography.headlineSmall)

@@ -63,6 +63,13 @@ class TranslateViewModel(
         private set
     var device by mutableStateOf<LatencySummary?>(null)
         private set
+
+    /** Whether the bundle's manifest describes beam search (`translation.beam_search`): the screen then offers a width. */
+    var beamAvailable by mutableStateOf(false)
+        private set
+
+    /** Beams per translation: 1 is greedy (the manifest's decoding), more runs the core's beam search. */
+    var beamWidth by mutableStateOf(1)
     val tokens = mutableStateListOf<TokenTiming>()
 
     // Every decoder step timed on this device for the loaded pair (worker thread only).
@@ -73,6 +80,7 @@ class TranslateViewModel(
             r
                 .onSuccess { b ->
                     bundle = b
+                    beamAvailable = b.manifest.translation?.beamSearch == true
                     choices = Choices.of(b.manifest, listOf("tflite"))
                     val first = choices.firstOrNull()
                     if (first == null) {
@@ -111,14 +119,15 @@ class TranslateViewModel(
     fun translate() {
         if (state !is ModelState.Ready || input.isBlank()) return
         val text = input
+        val width = if (beamAvailable) beamWidth.coerceIn(1, MAX_BEAM) else 1
         val started =
             worker.run({ m ->
                 val (out, generation) =
-                    m.translator.translate(text) { id, ms ->
+                    m.translator.translate(text, width) { id, ms ->
                         val piece = m.translator.tokenText(id)
                         main.execute { tokens.add(TokenTiming(piece, ms)) }
                     }
-                for (ms in generation.stepMs) steps.add(ms)
+                if (width == 1) for (ms in generation.stepMs) steps.add(ms) // the per-token window: greedy steps only
                 Triple(out, generation, steps.summary())
             }) { r ->
                 busy = false
@@ -130,12 +139,14 @@ class TranslateViewModel(
                         summary =
                             String.format(
                                 Locale.US,
-                                "encoder %.2f ms; %d decoder steps: p50 %.2f ms, p90 %.2f ms, mean %.2f ms per token%s",
+                                "%s: encoder %.2f ms; %d decoder steps: p50 %.2f ms, p90 %.2f ms, mean %.2f ms per %s%s",
+                                if (width == 1) "greedy" else "beam $width",
                                 generation.encodeMs,
                                 s.count,
                                 s.p50,
                                 s.p90,
                                 s.mean,
+                                if (width == 1) "token" else "step of $width beams",
                                 if (generation.stoppedAtEos) "" else " (stopped at the length limit)",
                             )
                     }.onFailure { error = "Translation failed: ${Errors.describe(it)}" }
@@ -151,5 +162,9 @@ class TranslateViewModel(
 
     override fun onCleared() {
         worker.close()
+    }
+
+    companion object {
+        const val MAX_BEAM = 4
     }
 }

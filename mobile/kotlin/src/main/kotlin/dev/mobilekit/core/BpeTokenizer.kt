@@ -15,7 +15,7 @@ class BpeTokenizer(
     private val ignoreMerges: Boolean = false,
     private val added: Map<String, Int> = emptyMap(),
     private val special: Set<Int> = emptySet(),
-) {
+) : TextTokenizer {
     private val idToToken: Map<Int, String> = (vocab.entries.associate { it.value to it.key }) + added.entries.associate { it.value to it.key }
 
     // (left id, right id) -> (rank, merged id), as HF stores merges
@@ -32,7 +32,7 @@ class BpeTokenizer(
 
     val unkId: Int? get() = unkToken?.let { vocab[it] ?: added[it] }
 
-    fun encode(text: String): IntArray {
+    override fun encode(text: String): IntArray {
         val out = ArrayList<Int>()
         for ((piece, addedId) in splitOnAdded(text)) {
             if (addedId != null) {
@@ -51,9 +51,9 @@ class BpeTokenizer(
      * `decode(..., skip_special_tokens=False)`), so an `<unk>` stays visible; callers drop
      * `<bos>`/`<eos>`/`<pad>` first (see [Generation.tokens]), or pass [skipSpecial].
      */
-    fun decode(
+    override fun decode(
         ids: IntArray,
-        skipSpecial: Boolean = false,
+        skipSpecial: Boolean,
     ): String {
         val tokens = ids.filter { !skipSpecial || it !in special }.mapNotNull { idToToken[it] }
         val sb = StringBuilder()
@@ -61,7 +61,7 @@ class BpeTokenizer(
         return sb.toString().trim()
     }
 
-    fun tokenOf(id: Int): String? = idToToken[id]
+    override fun tokenOf(id: Int): String? = idToToken[id]
 
     private fun encodeWord(word: String): List<Int> {
         if (ignoreMerges) vocab[word + suffix]?.let { return listOf(it) }

@@ -78,6 +78,14 @@ data class TranslationConfig(
     val decoderInputs: List<TensorRef>,
     val decoderOutputs: List<TensorRef>,
     val cache: Map<String, Any?>,
+    /** HF generate's `forced_bos_token_id` (a language id as the first token), from `translation.decoder_start`. */
+    val forcedBos: Int? = null,
+    /** HF generate's `forced_eos_token_id` (forced at the last allowed step), from `translation.decoder_start`. */
+    val forcedEos: Int? = null,
+    /** A Hugging Face bundle: the tokenizer's own contract (template, `skip_special_tokens`), see [TranslationText]. */
+    val tokenizerContract: Boolean = false,
+    /** The manifest describes beam search (`translation.beam_search`): the app may offer widths above 1. */
+    val beamSearch: Boolean = false,
 ) {
     /** Whether source ids start with `<bos>`: the manifest's `source_format` says so. */
     val sourceStartsWithBos: Boolean get() = sourceFormat.trim().startsWith("<bos>")
@@ -187,6 +195,7 @@ class BundleManifest(
             val special = m["special_tokens"].obj("translation.special_tokens")
             val encoder = m["encoder"].obj("translation.encoder")
             val decoder = m["decoder"].obj("translation.decoder")
+            val start = m["decoder_start"] as? Map<*, *>
             return TranslationConfig(
                 tokenizer = m.str("tokenizer"),
                 special =
@@ -205,6 +214,10 @@ class BundleManifest(
                 decoderInputs = decoder.list("inputs").map { tensorRef(it) },
                 decoderOutputs = decoder.list("outputs").map { tensorRef(it) },
                 cache = (m["cache"] as? Map<*, *>)?.entries?.associate { it.key.toString() to it.value } ?: emptyMap(),
+                forcedBos = (start?.get("forced_bos") as? Number)?.toInt(),
+                forcedEos = (start?.get("forced_eos") as? Number)?.toInt(),
+                tokenizerContract = start != null,
+                beamSearch = m["beam_search"] is String,
             )
         }
 

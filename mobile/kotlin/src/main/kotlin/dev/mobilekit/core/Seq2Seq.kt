@@ -57,8 +57,9 @@ class GreedyDecoder(
     }
 
     /**
-     * Starts from `<bos>` and feeds one token per step, taking the argmax (lowest index on ties);
-     * stops at `<eos>` or after `max_target_len - 1` generated tokens. [onToken] sees each token
+     * Starts from `<bos>` (the manifest's decoder start) and feeds one token per step, taking the
+     * argmax (lowest index on ties; a `forced_bos`/`forced_eos` the manifest records replaces it at
+     * the first/last allowed step); stops at `<eos>` or after `max_target_len - 1` generated tokens. [onToken] sees each token
      * as it is produced (for a streaming UI).
      */
     fun decode(
@@ -77,7 +78,7 @@ class GreedyDecoder(
             val start = clock()
             val logits = runner.step(token, position)
             require(logits.size >= config.vocabSize) { "decoder gave ${logits.size} logits, expected ${config.vocabSize}" }
-            val next = argmax(logits, config.vocabSize)
+            val next = forced(position, config.maxTargetLen - 1) ?: argmax(logits, config.vocabSize)
             val ms = (clock() - start) / 1e6
             ids += next
             times += ms
@@ -90,6 +91,17 @@ class GreedyDecoder(
         }
         return Generation(ids.toIntArray(), times.toDoubleArray(), encodeMs, eos)
     }
+
+    /** HF generate's forced tokens, as the manifest records them: `forced_bos` first, `forced_eos` at the last allowed step. */
+    private fun forced(
+        position: Int,
+        limit: Int,
+    ): Int? =
+        when {
+            position == 0 && config.forcedBos != null -> config.forcedBos
+            position == limit - 1 && config.forcedEos != null -> config.forcedEos
+            else -> null
+        }
 
     companion object {
         /** Index of the largest of the first [n] values; the lowest index wins ties. */
@@ -104,24 +116,86 @@ class GreedyDecoder(
     }
 }
 
-/** Tokenizer + decoder + runner: text in, text out. */
+/**
+ * The translation contract's text side, as the manifest declares it: for a Hugging Face bundle
+ * (`decoder_start` recorded) the tokenizer's own contract (tokens without specials, truncated so
+ * the post-processor's specials fit, the template, `<pad>` to `max_source_len`; output decoded
+ * with `skip_special_tokens`), else the shipped one (`tokens <eos> <pad>*`, `<unk>` kept).
+ */
+class TranslationText(
+    val tokenizer: TextTokenizer,
+    private val config: TranslationConfig,
+) {
+    private val greedy = GreedyDecoder(config)
+
+    init {
+        if (config.tokenizerContract && tokenizer !is HfTokenizer) {
+            throw ManifestException("a Hugging Face translation bundle needs the tokenizer.json reader (HfTokenizer)")
+        }
+    }
+
+    /** The padded source ids of [text] (HF: `HfText.encode_source`). */
+    fun sourceIds(text: String): IntArray {
+        val tokens = tokenizer.encode(text)
+        if (!config.tokenizerContract) return greedy.sourceIds(tokens)
+        val tok = tokenizer as HfTokenizer
+        val max = config.maxSourceLen
+        val extra = if (tok.hasTemplate) tok.specialTokensToAdd else 1
+        val kept = tokens.copyOf(minOf(tokens.size, maxOf(max - extra, 0)))
+        val ids = if (tok.hasTemplate) tok.applyTemplate(kept) else kept + config.special.eos
+        return IntArray(max) { if (it < ids.size) ids[it] else config.special.pad }
+    }
+
+    /** The output text of generated [ids] (HF: `HfText.decode` of the ids without `<eos>`). */
+    fun outputText(ids: IntArray): String =
+        if (config.tokenizerContract) {
+            tokenizer.decode(ids.filter { it != config.special.eos }.toIntArray(), skipSpecial = true)
+        } else {
+            tokenizer.decode(Generation.textIds(ids, config.special), skipSpecial = false)
+        }
+
+    companion object {
+        /** The bundle's tokenizer file read per its declared components. */
+        fun of(
+            tokenizerJson: String,
+            config: TranslationConfig,
+        ): TranslationText = TranslationText(HfTokenizer.fromJson(tokenizerJson), config)
+    }
+}
+
+/** Tokenizer + decoder + runner: text in, text out; greedy, or beam search of the manifest's contract when the runner keeps one cache per beam. */
 class Translator(
-    private val tokenizer: BpeTokenizer,
+    private val text: TranslationText,
     private val config: TranslationConfig,
     private val runner: Seq2SeqRunner,
 ) : AutoCloseable {
     private val decoder = GreedyDecoder(config)
 
+    /** Whether [translate] can run beams wider than 1 (the manifest describes beam search, the runner forks caches). */
+    val beamSupported: Boolean get() = config.beamSearch && runner is BeamRunner<*>
+
+    /** [onToken] sees each token as it is produced (greedy), or each best-beam token at the end (beam). */
     fun translate(
-        text: String,
+        input: String,
+        beamWidth: Int = 1,
         onToken: (id: Int, ms: Double) -> Unit = { _, _ -> },
     ): Pair<String, Generation> {
-        val generation = decoder.decode(runner, decoder.sourceIds(tokenizer.encode(text)), onToken)
-        return tokenizer.decode(generation.tokens(config.special)) to generation
+        val source = text.sourceIds(input)
+        val generation =
+            if (beamWidth <= 1) {
+                decoder.decode(runner, source, onToken)
+            } else {
+                if (!beamSupported) throw ManifestException("beam search needs a runner with one cache per beam and a manifest with beam_search")
+                @Suppress("UNCHECKED_CAST")
+                val g = BeamSearch.of(config).decode(runner as BeamRunner<Any?>, source, beamWidth)
+                g.ids.forEachIndexed { i, id -> onToken(id, g.stepMs.getOrElse(i) { 0.0 }) }
+                g
+            }
+        return text.outputText(generation.ids) to generation
     }
 
     /** The token string of [id] (for showing tokens as they are generated). */
-    fun tokenText(id: Int): String = tokenizer.tokenOf(id) ?: "<$id>"
+    fun tokenText(id: Int): String = text.tokenizer.tokenOf(id) ?: "<$id>"
 
     override fun close() = runner.close()
 }

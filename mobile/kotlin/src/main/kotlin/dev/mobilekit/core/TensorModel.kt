@@ -70,19 +70,21 @@ interface TensorModel : AutoCloseable {
 /**
  * A translation bundle's encoder and decoder step behind [Seq2SeqRunner], for any runtime: ids
  * in the manifest's dtypes and shapes, the KV cache zeroed at each sentence and fed back
- * (`present_X` of one step is `past_X` of the next), as [DecoderWiring] reads the manifest.
+ * (`present_X` of one step is `past_X` of the next), as [DecoderWiring] reads the manifest. As a
+ * [BeamRunner] the cache is the map of `past_X` tensors, one per beam.
  */
 class CachedSeq2SeqRunner(
     private val encoder: TensorModel,
     private val decoder: TensorModel,
     private val config: TranslationConfig,
-) : Seq2SeqRunner {
+) : Seq2SeqRunner,
+    BeamRunner<Map<String, TensorData>> {
     private val wiring = DecoderWiring.plan(config)
     private val source: TensorRef =
         config.encoderInputs.singleOrNull() ?: throw ManifestException("the encoder must take exactly one input (the source ids)")
     private val decoderInputs = config.decoderInputs.associateBy { it.name }
     private var memory: Map<String, TensorData> = emptyMap()
-    private val cache = HashMap<String, TensorData>()
+    private var cache: Map<String, TensorData> = emptyMap()
 
     override fun encode(sourceIds: IntArray) {
         val shape = source.shape.takeIf { it.isNotEmpty() } ?: intArrayOf(1, sourceIds.size)
@@ -90,14 +92,29 @@ class CachedSeq2SeqRunner(
         for (t in config.encoderOutputs) {
             if (t.name !in memory) throw ManifestException("the encoder gave no output '${t.name}'")
         }
-        cache.clear()
-        for ((name, feed) in wiring.feeds) if (feed is Feed.Cache) cache[name] = TensorData.zeros(decoderInputs.getValue(name))
+        cache = initialCache()
+    }
+
+    override fun initialCache(): Map<String, TensorData> {
+        val zeros = LinkedHashMap<String, TensorData>()
+        for ((name, feed) in wiring.feeds) if (feed is Feed.Cache) zeros[name] = TensorData.zeros(decoderInputs.getValue(name))
+        return zeros
     }
 
     override fun step(
         token: Int,
         position: Int,
     ): FloatArray {
+        val res = step(token, position, cache)
+        cache = res.cache
+        return res.logits
+    }
+
+    override fun step(
+        token: Int,
+        position: Int,
+        cache: Map<String, TensorData>,
+    ): BeamStep<Map<String, TensorData>> {
         val feeds = LinkedHashMap<String, TensorData>()
         for ((name, feed) in wiring.feeds) {
             val ref = decoderInputs.getValue(name)
@@ -110,10 +127,12 @@ class CachedSeq2SeqRunner(
                 }
         }
         val out = decoder.run(feeds)
+        val next = LinkedHashMap<String, TensorData>()
         for ((name, feed) in wiring.feeds) {
-            if (feed is Feed.Cache) cache[name] = out[feed.output] ?: throw ManifestException("the decoder gave no output '${feed.output}'")
+            if (feed is Feed.Cache) next[name] = out[feed.output] ?: throw ManifestException("the decoder gave no output '${feed.output}'")
         }
-        return (out[wiring.logits] ?: throw ManifestException("the decoder gave no output '${wiring.logits}'")).asFloats()
+        val logits = (out[wiring.logits] ?: throw ManifestException("the decoder gave no output '${wiring.logits}'")).asFloats()
+        return BeamStep(logits, next)
     }
 
     override fun close() {

@@ -107,7 +107,10 @@ private class ReplayRunner(
 private fun checkTranslator(dir: File): Map<String, Any?> {
     val manifest = BundleManifest.parse(File(dir, "manifest.json").readText())
     val config = manifest.translation ?: error("no translation section")
-    val tokenizer = BpeTokenizer.fromJson(File(dir, config.tokenizer).readText())
+    val json = File(dir, config.tokenizer).readText()
+    val tokenizer = BpeTokenizer.fromJson(json)
+    // the app's path: any tokenizer.json read per its components, the manifest's source/output contract
+    val app = TranslationText.of(json, config)
     val golden = File(dir, manifest.golden ?: "assets/golden/")
     val doc = Json.parse(File(golden, "translation.json").readText()) as Map<*, *>
     val decoder = GreedyDecoder(config)
@@ -129,6 +132,10 @@ private fun checkTranslator(dir: File): Map<String, Any?> {
                 "positions" to runner.positions,
                 "encoded" to runner.encoded?.toList(),
                 "stopped_at_eos" to generation.stoppedAtEos,
+                "app_tokens" to app.tokenizer.encode(text).toList(),
+                "app_source_ids" to app.sourceIds(text).toList(),
+                "app_output_text" to app.outputText(outputIds),
+                "app_greedy_text" to app.outputText(generation.ids),
                 "step_count" to generation.stepMs.size,
             )
         }
