@@ -511,6 +511,30 @@ def test_a_weight_of_exactly_weight_threshold_elements_may_stay_float(tmp_path):
     assert 0.0 < facts["compressed_fraction"] < 1.0  # the 72-element weight compressed, the 64-element one float
 
 
+class WholeSlice(torch.nn.Module):
+    """`x[:, :C]` over all C channels: torch.export leaves `aten.alias`, which coremltools 9 lacks."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        return torch.cat([y, y], 1)[:, :16].mean((2, 3))
+
+
+@pytest.mark.slow
+def test_a_whole_dimension_slice_converts_and_verifies(tmp_path):
+    import mobilekit
+
+    torch.manual_seed(0)
+    cfg = {"name": "slice", "task": "generic", "targets": ["coreml"], "output_dir": str(tmp_path),
+           "inputs": [{"name": "x", "shape": [1, 3, 8, 8]}], "outputs": [{"name": "y"}], "coreml": {"variants": ["fp32"]}}
+    (art,) = mobilekit.export(WholeSlice().eval(), config=cfg).artifacts
+    assert art["status"] == "verified", art.get("error")
+    assert art["verified_by"].startswith("mobilekit-coreml-interpreter") and art["parity"]["snr_db"] >= 60
+
+
 @pytest.mark.slow
 def test_image_inputs_can_stay_multi_arrays(tmp_path):
     """coreml.image_inputs = false: the preprocessed NCHW tensor is the input, as for ONNX."""

@@ -231,6 +231,7 @@ def _convert_base(ct: Any, prepared: _Prepared, opts: CoreMLOptions, precision: 
         kwargs["classifier_config"] = ct.ClassifierConfig(
             prepared.labels, predicted_feature_name=_LABEL_OUTPUT, predicted_probabilities_output=_PROBS_INTERNAL)
         kwargs["pass_pipeline"] = _classifier_pipeline(ct)
+    _register_missing_ops()
     try:
         return ct.convert(
             prepared.program,
@@ -249,8 +250,24 @@ def _convert_base(ct: Any, prepared: _Prepared, opts: CoreMLOptions, precision: 
 
 
 def _failing_op(exc: BaseException) -> str | None:
-    m = re.search(r"PyTorch convert function for op '([^']+)' not implemented", str(exc))
+    m = re.search(r"PyTorch convert function for op '([^']+)' not implemented", str(exc)) or \
+        re.search(r"Unsupported fx node ([^,\s]+)", str(exc))
     return m.group(1) if m else None
+
+
+# torch ops that are views coremltools 9 has no entry for although it maps their copies to a
+# no-op (`alias_copy`, `clone`): torch.export leaves `aten.alias` for a slice over a whole dim
+# (`x[:, :C]` of a C-channel tensor), which failed the whole Core ML target
+_VIEW_NOOPS = ("alias",)
+
+
+def _register_missing_ops() -> None:
+    from coremltools.converters.mil.frontend.torch import ops
+    from coremltools.converters.mil.frontend.torch.torch_op_registry import _TORCH_OPS_REGISTRY
+
+    for name in _VIEW_NOOPS:
+        if name not in _TORCH_OPS_REGISTRY.name_to_func_mapping:
+            _TORCH_OPS_REGISTRY.set_func_by_name(ops.noop, name)
 
 
 def _classifier_pipeline(ct: Any) -> Any:
