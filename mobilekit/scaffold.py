@@ -1,8 +1,10 @@
 """Put a bundle where a demo app reads it: `mobilekit scaffold android|ios --bundle dist/NAME`.
 
 Copies the manifest, `assets/` (labels, tokenizer, golden vectors) and the platform's artifacts
-(TFLite for Android, Core ML for iOS) into the app's bundle folder, after checking the bundle's
-checksums. The folder is replaced whole (staged beside it, then moved into place), and only when
+(TFLite and ExecuTorch for Android, Core ML and ExecuTorch for iOS: each app has a runtime switch)
+into the app's bundle folder, after checking the bundle's checksums. Failed artifacts are left
+out, and so are ExecuTorch's Core ML delegate programs on Android (Apple-only), each with the
+reason. The folder is replaced whole (staged beside it, then moved into place), and only when
 it is empty or holds an earlier scaffold of the same bundle: anything else is the user's and is
 left alone.
 """
@@ -23,16 +25,27 @@ MARKER = ".mobilekit-scaffold.json"
 
 @dataclass(frozen=True)
 class Platform:
-    target: str  # the artifacts this app runs
+    targets: tuple[str, ...]  # the artifacts this app runs
     marker_file: str  # a file that proves the folder is the app (relative to the app root)
     bundles_dir: str  # where bundles go (relative to the app root)
     default_app: str
 
 
 PLATFORMS = {
-    "android": Platform("tflite", "settings.gradle.kts", "app/src/main/assets/bundles", "android_demo"),
-    "ios": Platform("coreml", "MobileKitDemo.xcodeproj/project.pbxproj", "MobileKitDemo/Bundles", "ios_demo"),
+    "android": Platform(("tflite", "executorch"), "settings.gradle.kts", "app/src/main/assets/bundles", "android_demo"),
+    "ios": Platform(("coreml", "executorch"), "MobileKitDemo.xcodeproj/project.pbxproj", "MobileKitDemo/Bundles", "ios_demo"),
 }
+
+
+def not_here(artifact: dict, platform: str) -> str | None:
+    """Why the `platform` app cannot run an artifact of one of its targets, else None."""
+    if artifact.get("status") == "failed":
+        return f"failed ({artifact.get('error', '')})"
+    if platform == "android" and artifact.get("target") == "executorch":
+        backend = (artifact.get("details") or {}).get("backend")
+        if backend == "CoreMLBackend" or str(artifact.get("variant", "")).startswith("coreml"):
+            return "the Core ML delegate runs only on Apple platforms"
+    return None
 
 
 @dataclass
@@ -51,12 +64,13 @@ def scaffold(platform: str, bundle_path: str | Path, app: str | Path | None = No
         raise UserError(f"{app_root} is not the {platform} demo app (no {plat.marker_file})",
                         hint=f"Pass --app with the path of the {plat.default_app}/ folder.")
     bundle = load_bundle(bundle_path)  # validates the manifest and every checksum
-    chosen = [a for a in bundle.artifacts if a["target"] == plat.target and a.get("path")]
-    usable = [a for a in chosen if a["status"] != "failed"]
-    skipped = [f"{a['path']}: failed ({a.get('error', '')})" for a in chosen if a["status"] == "failed"]
+    chosen = [a for a in bundle.artifacts if a["target"] in plat.targets and a.get("path")]
+    usable = [a for a in chosen if not not_here(a, platform)]
+    skipped = [f"{a['path']}: {not_here(a, platform)}" for a in chosen if not_here(a, platform)]
     if not usable:
-        raise UserError(f"{bundle.path} has no usable {plat.target} artifact for the {platform} app",
-                        hint=f"Export with `--target {plat.target}` first.")
+        wanted = " or ".join(plat.targets)
+        raise UserError(f"{bundle.path} has no usable {wanted} artifact for the {platform} app",
+                        hint=f"Export with `--target {plat.targets[0]}` or `--target {plat.targets[1]}` first.")
 
     dest = app_root / plat.bundles_dir / bundle.name
     _check_replaceable(dest, bundle.name)
@@ -69,7 +83,8 @@ def scaffold(platform: str, bundle_path: str | Path, app: str | Path | None = No
             shutil.copy2(inside(bundle.path, rel), target)
         readme = (templates_dir() / "scaffold" / "README.md").read_text(encoding="utf-8")
         (staging.path / "README.md").write_text(
-            readme.format(name=bundle.name, source=bundle.path.resolve(), platform=platform, target=plat.target), encoding="utf-8")
+            readme.format(name=bundle.name, source=bundle.path.resolve(), platform=platform,
+                          target=" and ".join(sorted({a["target"] for a in usable}, key=plat.targets.index))), encoding="utf-8")
         marker = {"bundle": bundle.name, "source": str(bundle.path.resolve()), "files": files}
         (staging.path / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
         path = staging.commit()

@@ -18,10 +18,12 @@ ANDROID, IOS = ROOT / "android_demo", ROOT / "ios_demo"
 
 @pytest.fixture(scope="module")
 def tiny_bundle(tmp_path_factory) -> Path:
-    """A classification bundle with TFLite and Core ML artifacts (a tiny net: fast)."""
+    """A classification bundle with TFLite, Core ML and ExecuTorch artifacts (a tiny net: fast):
+    an XNNPACK `.pte` and a Core ML delegate `.pte` (Apple-only)."""
     tmp = tmp_path_factory.mktemp("bundle")
-    cfg = tiny_models.config(tmp, name="digits", targets=["tflite", "coreml"], latency_runs=0,
-                             coreml={"variants": ["fp16"]}, tflite={"variants": ["fp32"]})
+    cfg = tiny_models.config(tmp, name="digits", targets=["tflite", "coreml", "executorch"], latency_runs=0,
+                             coreml={"variants": ["fp16"]}, tflite={"variants": ["fp32"]},
+                             executorch={"variants": ["fp32", "coreml"]})
     return mobilekit.export(config=cfg).path
 
 
@@ -37,18 +39,29 @@ def run(*args):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("platform, target, where", [
-    ("android", "tflite", "app/src/main/assets/bundles/digits"),
-    ("ios", "coreml", "MobileKitDemo/Bundles/digits"),
+@pytest.mark.parametrize("platform, copied, where", [
+    # Android: TFLite and the XNNPACK .pte; the Core ML delegate .pte is skipped with the reason
+    ("android", {"tflite/model.tflite", "executorch/model.pte"}, "app/src/main/assets/bundles/digits"),
+    ("ios", {"coreml/Digits.mlpackage", "executorch/model.pte", "executorch/model.coreml.pte"}, "MobileKitDemo/Bundles/digits"),
 ])
-def test_scaffold_copies_manifest_assets_and_the_platform_artifacts(tmp_path, tiny_bundle, platform, target, where):
+def test_scaffold_copies_manifest_assets_and_the_platform_artifacts(tmp_path, tiny_bundle, platform, copied, where):
     app = app_copy(tmp_path, platform)
     result = run(platform, "--bundle", tiny_bundle, "--app", app)
     assert result.exit_code == 0, result.output
     dest = app / where
     manifest = json.loads((dest / "manifest.json").read_text())
+    assert {a["path"] for a in manifest["artifacts"]} >= copied | {"executorch/model.coreml.pte"}
     for a in manifest["artifacts"]:
-        assert (dest / a["path"]).exists() == (a["target"] == target), a["path"]
+        assert (dest / a["path"]).exists() == (a["path"] in copied), a["path"]
+        if a["path"] in copied and (dest / a["path"]).is_file():
+            assert (dest / a["path"]).read_bytes() == (tiny_bundle / a["path"]).read_bytes(), a["path"]
+    skipped = [ln.strip() for ln in result.output.splitlines() if ln.strip().startswith("skipped")]
+    if platform == "android":
+        assert skipped == ["skipped executorch/model.coreml.pte: the Core ML delegate runs only on Apple platforms"], result.output
+    else:
+        assert skipped == [], result.output
+    readme = (dest / "README.md").read_text()
+    assert ("tflite and executorch" if platform == "android" else "coreml and executorch") in readme
     assert (dest / "assets" / "golden" / "index.json").is_file()
     # again: our own earlier copy is replaced whole, nothing else is touched
     (dest / "stale.bin").write_bytes(b"x")
@@ -77,7 +90,32 @@ def test_a_folder_that_is_not_the_app_is_refused(tmp_path):
 def test_a_bundle_without_the_platform_artifacts_is_refused(tmp_path):
     bundle = mobilekit.export(config=tiny_models.config(tmp_path, targets=["onnx"], latency_runs=0)).path
     result = run("ios", "--bundle", bundle, "--app", IOS)
-    assert result.exit_code == 2 and "no usable coreml artifact" in result.output
+    assert result.exit_code == 2 and "no usable coreml or executorch artifact" in result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output, result.output
+
+
+def _only(bundle: Path, dest: Path, keep) -> Path:
+    """A copy of the bundle whose manifest lists only the artifacts `keep` accepts (the files stay)."""
+    shutil.copytree(bundle, dest)
+    manifest = json.loads((dest / "manifest.json").read_text())
+    manifest["artifacts"] = [a for a in manifest["artifacts"] if keep(a)]
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return dest
+
+
+@pytest.mark.slow
+def test_executorch_alone_is_enough_but_not_the_core_ml_delegate_on_android(tmp_path, tiny_bundle):
+    et_only = _only(tiny_bundle, tmp_path / "et" / "digits", lambda a: a["target"] == "executorch")
+    for platform in ("android", "ios"):
+        app = app_copy(tmp_path / platform, platform)
+        result = run(platform, "--bundle", et_only, "--app", app)
+        assert result.exit_code == 0, result.output
+    coreml_pte = _only(tiny_bundle, tmp_path / "coreml-pte" / "digits",
+                       lambda a: a["target"] == "executorch" and a["variant"] == "coreml")
+    result = run("android", "--bundle", coreml_pte, "--app", app_copy(tmp_path / "a2", "android"))
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no usable tflite or executorch artifact for the android app" in lines[0], result.output
 
 
 

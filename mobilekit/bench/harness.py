@@ -37,9 +37,21 @@ _SKIP = {".gradle", "build", ".build", ".swiftpm", "results", "node_modules", "_
 CAPABILITIES = "harness.json"
 # What each platform's harness runs when its template declares nothing (see CAPABILITIES).
 _DEFAULT_RUNS = {
-    "android": {"targets": ["tflite", "onnx"], "tasks": ["image_classification", "generic", "translation"]},
-    "ios": {"targets": ["coreml"], "tasks": ["image_classification", "generic", "translation"]},
+    "android": {"targets": ["tflite", "onnx", "executorch"], "tasks": ["image_classification", "generic", "translation"]},
+    "ios": {"targets": ["coreml", "executorch"], "tasks": ["image_classification", "generic", "translation"]},
 }
+
+
+def delegate_elsewhere(artifact: dict, platform: str) -> str | None:
+    """Why `platform` cannot run this artifact although its target is one the harness runs, else None.
+
+    ExecuTorch's `coreml` / `coreml-int8` programs hold Core ML delegate blobs: the Android AAR has
+    no Core ML backend (the iOS Swift package has: `backend_coreml`)."""
+    if platform == "android" and artifact.get("target") == "executorch":
+        backend = (artifact.get("details") or {}).get("backend")
+        if backend == "CoreMLBackend" or str(artifact.get("variant", "")).startswith("coreml"):
+            return "the Core ML delegate runs only on Apple platforms"
+    return None
 
 
 def templates_root() -> Path:
@@ -117,8 +129,14 @@ def runnable(root: Path, manifest: dict, platform: str, src_root: Path | None = 
     if task not in runs["tasks"]:
         return f"it runs {', '.join(runs['tasks'])} bundles, not {task}"
     targets = runs["targets"]
-    usable = [a for a in manifest.get("artifacts", []) if a.get("target") in targets and a.get("status") != "failed" and a.get("path")]
+    usable = [a for a in manifest.get("artifacts", []) if a.get("target") in targets and a.get("status") != "failed" and a.get("path")
+              and not delegate_elsewhere(a, platform)]
     if not usable:
+        elsewhere = [a for a in manifest.get("artifacts", []) if a.get("target") in targets and a.get("status") != "failed"
+                     and a.get("path") and delegate_elsewhere(a, platform)]
+        if elsewhere:
+            names = ", ".join(f"{a['target']}/{a['variant']}" for a in elsewhere)
+            return f"its only artifacts of {' or '.join(targets)} ({names}) cannot run there: {delegate_elsewhere(elsewhere[0], platform)}"
         return f"it has no {' or '.join(targets)} artifact that did not fail at export"
     rel = str(manifest.get("golden") or "assets/golden/").rstrip("/")
     golden = root / rel
@@ -151,6 +169,8 @@ def _context(manifest: dict, platform: str) -> dict[str, str]:
     for a in _artifacts(manifest, platform):
         if a.get("status") == "failed":
             rows.append(f"- `{a['target']}/{a['variant']}`: failed at export, not benchmarked")
+        elif delegate_elsewhere(a, platform):
+            rows.append(f"- `{a['path']}` ({a['target']}/{a['variant']}): {delegate_elsewhere(a, platform)}, not benchmarked")
         else:
             rows.append(f"- `{a['path']}` ({a['target']}/{a['variant']}, {a.get('precision', '?')}, sha256 `{a['sha256'][:12]}…`)")
     return {"name": manifest.get("name", "?"), "version": manifest.get("version", ""), "artifacts": "\n".join(rows)}

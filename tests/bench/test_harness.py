@@ -187,15 +187,17 @@ def _failed(m):
             a.update(status="failed", error="coremltools: conversion failed")
 
 
-def _executorch_only(m):
-    m["artifacts"] = [{**m["artifacts"][0], "target": "executorch", "path": "executorch/model.pte"}]
+def _executorch_coreml_only(m):
+    # a .pte holding the Core ML delegate: the iOS harness runs it, the Android AAR cannot
+    m["artifacts"] = [{**m["artifacts"][0], "target": "executorch", "variant": "coreml", "path": "executorch/model.coreml.pte",
+                       "details": {"backend": "CoreMLBackend"}}]
 
 
 @pytest.mark.parametrize("change, args, words", [
-    (_no_target({"coreml"}), [], ["the ios harness cannot run bundle 'fake'", "no coreml artifact", "--platform android"]),
-    (_failed, ["--platform", "ios"], ["no coreml artifact that did not fail"]),
-    (_no_target({"tflite", "onnx"}), ["--platform", "android"], ["the android harness", "no tflite or onnx artifact", "--platform ios"]),
-    (_executorch_only, [], ["the android harness", "no tflite or onnx artifact", "Re-export"]),
+    (_no_target({"coreml"}), [], ["the ios harness cannot run bundle 'fake'", "no coreml or executorch artifact", "--platform android"]),
+    (_failed, ["--platform", "ios"], ["no coreml or executorch artifact that did not fail"]),
+    (_no_target({"tflite", "onnx"}), ["--platform", "android"], ["the android harness", "no tflite or onnx or executorch artifact", "--platform ios"]),
+    (_executorch_coreml_only, ["--platform", "android"], ["the android harness", "(executorch/coreml) cannot run there: the Core ML delegate runs only on Apple platforms", "--platform ios"]),
     (lambda m: m.update(task="text_generation"), ["--platform", "android"], ["runs image_classification, generic, translation bundles, not text_generation"]),
 ])
 def test_bench_harness_refuses_what_a_harness_cannot_run(tmp_path, change, args, words):
@@ -232,7 +234,7 @@ def test_translation_bundles_get_an_android_harness_and_need_a_pair_and_golden_s
     line = _refused(ok)
     assert "the ios harness cannot run bundle 'translator'" in line and "--platform android" in line, line
     mixed = _translation_fake(tmp_path / "mixed", decoder_variant="fp16")
-    assert "no tflite or onnx encoder and decoder of one variant" in _refused(mixed, "--platform", "android")
+    assert "no tflite or onnx or executorch encoder and decoder of one variant" in _refused(mixed, "--platform", "android")
     (ok / "assets/golden/translation.json").unlink()
     assert "golden sentences (assets/golden/translation.json) are missing" in _refused(ok, "--platform", "android")
 

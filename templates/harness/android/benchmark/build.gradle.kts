@@ -12,7 +12,7 @@ val bundleAssets = layout.buildDirectory.dir("generated/mobilekitBundle")
 val copyBundle by tasks.registering(Sync::class) {
     description = "Copies the bundle's models, manifest and golden inputs into the test assets."
     from(bundleDir) {
-        include("manifest.json", "tflite/**", "onnx/**", "assets/golden/**")
+        include("manifest.json", "tflite/**", "onnx/**", "executorch/**", "assets/golden/**")
     }
     into(bundleAssets)
 }
@@ -26,6 +26,7 @@ android {
         testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"
         buildConfigField("String", "LITERT_VERSION", "\"${libs.versions.litert.get()}\"")
         buildConfigField("String", "ORT_VERSION", "\"${libs.versions.onnxruntime.get()}\"")
+        buildConfigField("String", "EXECUTORCH_VERSION", "\"${libs.versions.executorch.get()}\"")
     }
 
     buildFeatures {
@@ -39,7 +40,7 @@ android {
     }
 
     androidResources {
-        noCompress += listOf("tflite", "onnx", "npy")
+        noCompress += listOf("tflite", "onnx", "pte", "npy")
     }
 
     compileOptions {
@@ -62,6 +63,7 @@ dependencies {
     androidTestImplementation(libs.litert.gpu)
     androidTestImplementation(libs.litert.gpu.api)
     androidTestImplementation(libs.onnxruntime.android)
+    androidTestImplementation(libs.executorch.android)
     androidTestImplementation(libs.androidx.test.runner)
     androidTestImplementation(libs.androidx.test.ext.junit)
     androidTestImplementation(libs.junit)

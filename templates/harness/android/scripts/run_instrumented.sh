@@ -3,7 +3,7 @@
 # mobilekit.bench/1 results and imports them into the bundle.
 #
 #   scripts/run_instrumented.sh [--serial SERIAL] [--runs 50] [--warmup 5] [--threads 4]
-#       [--delegates xnnpack,gpu,nnapi,ort-cpu,ort-nnapi] [--only tflite/int8,onnx] [--no-import]
+#       [--delegates xnnpack,gpu,nnapi,ort-cpu,ort-nnapi,et-xnnpack] [--only tflite/int8,onnx] [--no-import]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"

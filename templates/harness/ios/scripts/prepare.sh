@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copies the bundle's manifest.json, Core ML packages and assets (golden inputs or sentences, the
+# Copies the bundle's manifest.json, Core ML packages, ExecuTorch programs (.pte) and assets (golden inputs or sentences, the
 # tokenizer of a translation bundle) into the test target's
 # resources (Tests/MobileKitBenchTests/Resources/bundle). Run it after every export.
 set -euo pipefail
@@ -9,10 +9,14 @@ BUNDLE="$(cd "$PROJECT/../.." && pwd)"
 DEST="$PROJECT/Tests/MobileKitBenchTests/Resources/bundle"
 
 [ -f "$BUNDLE/manifest.json" ] || { echo "error: $BUNDLE has no manifest.json (is this harness inside a bundle?)" >&2; exit 2; }
-[ -d "$BUNDLE/coreml" ] || { echo "error: $BUNDLE has no coreml/ folder (export with the coreml target)" >&2; exit 2; }
+[ -d "$BUNDLE/coreml" ] || [ -d "$BUNDLE/executorch" ] || {
+    echo "error: $BUNDLE has no coreml/ or executorch/ folder (export with the coreml or executorch target)" >&2; exit 2; }
 find "$DEST" -mindepth 1 ! -name README.md -exec rm -rf {} + 2>/dev/null || true
 mkdir -p "$DEST"
 cp "$BUNDLE/manifest.json" "$DEST/"
-cp -R "$BUNDLE/coreml" "$DEST/"
+for target in coreml executorch; do
+    if [ -d "$BUNDLE/$target" ]; then cp -R "$BUNDLE/$target" "$DEST/"; fi
+done
 cp -R "$BUNDLE/assets" "$DEST/"
-echo "copied $(ls "$DEST/coreml" | wc -l | tr -d ' ') Core ML package(s) and the assets into $DEST"
+count() { if [ -d "$DEST/$1" ]; then ls "$DEST/$1" | wc -l | tr -d ' '; else echo 0; fi; }
+echo "copied $(count coreml) Core ML package(s), $(count executorch) ExecuTorch program(s) and the assets into $DEST"

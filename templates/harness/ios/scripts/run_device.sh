@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Core ML benchmark on a connected iPhone/iPad (or the Mac with --mac), saves the log
+# Runs the Core ML and ExecuTorch benchmarks on a connected iPhone/iPad (or the Mac with --mac), saves the log
 # and imports the results into the bundle.
 #
 #   scripts/run_device.sh --device-id UDID --team TEAMID [--runs 50] [--warmup 5]
@@ -33,7 +33,7 @@ cd "$PROJECT"
 LOG="$PROJECT/results/xcodebuild-$(date +%Y%m%d-%H%M%S).log"
 mkdir -p "$PROJECT/results"
 if [ "$MAC" = 1 ]; then
-    swift test --filter CoreMLBenchmarkTests 2>&1 | tee "$LOG" || true
+    swift test --filter 'CoreMLBenchmarkTests|ExecuTorchBenchmarkTests' 2>&1 | tee "$LOG" || true
 else
     [ -n "$DEVICE" ] || { echo "error: give --device-id (xcrun xctrace list devices) or --mac" >&2; exit 2; }
     SIGN=()

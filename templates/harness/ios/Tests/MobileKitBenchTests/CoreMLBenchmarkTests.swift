@@ -19,7 +19,7 @@ final class CoreMLBenchmarkTests: XCTestCase {
         let packages = run.manifest.artifacts.filter {
             $0.target == "coreml" && $0.usable && (run.only.isEmpty || run.only.contains($0.variant))
         }
-        XCTAssertFalse(packages.isEmpty, "the bundle has no Core ML package to benchmark")
+        if packages.isEmpty { throw XCTSkip("the bundle has no Core ML package (ExecuTorchBenchmarkTests benchmarks its .pte programs)") }
         var failures: [String] = []
         for artifact in packages {
             let packageURL = run.root.appendingPathComponent(artifact.path)

@@ -22,21 +22,28 @@ import org.junit.runner.RunWith
 import java.io.File
 
 /**
- * Benchmarks every .tflite (CPU/XNNPACK, GPU, NNAPI) and .onnx (CPU, NNAPI) artifact of the
- * bundle on this device and writes one `mobilekit.bench/1` JSON file per configuration.
+ * Benchmarks every .tflite (CPU/XNNPACK, GPU, NNAPI), .onnx (CPU, NNAPI) and .pte (ExecuTorch,
+ * CPU/XNNPACK; not the Core ML delegate variants, which are Apple-only) artifact of the bundle
+ * on this device and writes one `mobilekit.bench/1` JSON file per configuration.
  * A translation bundle is benchmarked per encoder/decoder pair: greedy decoding of every golden
  * sentence with the KV cache, one measured run per decoder step (per-token latency), ids in the
  * manifest's dtypes, and the generated ids checked against the golden ones.
  *
  * Instrumentation arguments (`-e name value`, or Firebase Test Lab `--environment-variables`):
  * `runs` (default 50), `warmup` (5), `threads` (4), `only` (comma-separated targets or
- * target/variant labels), `delegates` (comma-separated: xnnpack,gpu,nnapi,ort-cpu,ort-nnapi).
+ * target/variant labels), `delegates` (comma-separated: xnnpack,gpu,nnapi,ort-cpu,ort-nnapi,et-xnnpack).
  * Results go to `<external files>/mobilekit-bench/` of the test app; scripts/run_instrumented.sh
  * pulls them.
  */
 @RunWith(AndroidJUnit4::class)
 class ModelBenchmarkTest {
     private val tag = "MobileKitBench"
+
+    private companion object {
+        /** The bundle targets this harness runs, and the runtime (result `runtime.name`) of each. */
+        val RUNTIMES = mapOf("tflite" to "litert", "onnx" to "onnxruntime", "executorch" to "executorch")
+        val TARGETS = RUNTIMES.keys.toList()
+    }
 
     @Test
     fun benchmarkEveryModel() {
@@ -52,7 +59,7 @@ class ModelBenchmarkTest {
                 ?.map { it.trim() }
                 ?.filter { it.isNotEmpty() }
                 .orEmpty()
-        val wanted = (args.getString("delegates") ?: "xnnpack,gpu,nnapi,ort-cpu,ort-nnapi").split(',').map { it.trim() }.toSet()
+        val wanted = (args.getString("delegates") ?: "xnnpack,gpu,nnapi,ort-cpu,ort-nnapi,et-xnnpack").split(',').map { it.trim() }.toSet()
 
         val assets = instrumentation.context.assets
         val cache = File(instrumentation.targetContext.cacheDir, "mobilekit-bundle")
@@ -79,28 +86,36 @@ class ModelBenchmarkTest {
         val config = manifest.translation
         if (config != null) {
             val golden = TranslationGolden.parse(String(read(TranslationGolden.FILE), Charsets.UTF_8))
-            for (choice in Choices.of(manifest, listOf("tflite", "onnx"), includeUnverified = true)) {
+            for (choice in Choices.of(manifest, TARGETS, includeUnverified = true)) {
                 val label = "${choice.target}/${choice.variant}"
                 if (only.isNotEmpty() && choice.target !in only && label !in only) continue
+                if (!choice.artifacts.values.all { runsHere(it) }) {
+                    Log.i(tag, "$label: the Core ML delegate runs only on Apple platforms, not benchmarked")
+                    continue
+                }
                 val files = choice.artifacts.values.associate { it.path to copy(it) }
                 val decoder = choice.artifact("decoder")
                 val sha = Sha256.of(files.getValue(decoder.path))
                 val hows =
-                    if (choice.target == "tflite") {
-                        listOf("xnnpack", "gpu", "nnapi").filter { it in wanted }
-                    } else {
-                        listOf("ort-cpu" to "cpu", "ort-nnapi" to "nnapi").filter { it.first in wanted }.map { it.second }
+                    when (choice.target) {
+                        "tflite" -> listOf("xnnpack", "gpu", "nnapi").filter { it in wanted }
+                        "executorch" -> listOf("et-xnnpack" to "xnnpack").filter { it.first in wanted }.map { it.second }
+                        else -> listOf("ort-cpu" to "cpu", "ort-nnapi" to "nnapi").filter { it.first in wanted }.map { it.second }
                     }
                 for (how in hows) {
-                    val runtime = if (choice.target == "tflite") "litert" else "onnxruntime"
+                    val runtime = RUNTIMES.getValue(choice.target)
                     val backend = Seq2SeqBackend(files, choice, config, runtime, how, threads)
                     record("$label pair", runTranslation(backend, decoder, sha, device, warmup, golden, config))
                 }
             }
         } else {
             val golden = Golden.load(read)
-            for (artifact in manifest.artifacts.filter { it.runnable && it.target in setOf("tflite", "onnx") }) {
+            for (artifact in manifest.artifacts.filter { it.runnable && it.target in TARGETS }) {
                 if (only.isNotEmpty() && artifact.target !in only && artifact.label !in only) continue
+                if (!runsHere(artifact)) {
+                    Log.i(tag, "${artifact.label}: the Core ML delegate runs only on Apple platforms, not benchmarked")
+                    continue
+                }
                 val file = copy(artifact)
                 val sha = Sha256.of(file)
                 for (backend in backends(artifact, file, golden, threads, wanted)) record(artifact.label, runOne(backend, artifact, sha, device, warmup, runs))
@@ -128,6 +143,10 @@ class ModelBenchmarkTest {
                     .map { OrtBackend(file, artifact, golden, it.second, threads) }
             }
 
+            "executorch" -> {
+                if ("et-xnnpack" in wanted) listOf(ExecuTorchBackend(file, artifact, golden, threads)) else emptyList()
+            }
+
             else -> {
                 emptyList()
             }
@@ -142,7 +161,7 @@ class ModelBenchmarkTest {
         runs: Int,
     ): BenchResult {
         val config = RunConfig(backend.backend, backend.delegate, null, backend.threads, warmup, runs)
-        val version = if (backend.runtime == "litert") BuildConfig.LITERT_VERSION else BuildConfig.ORT_VERSION
+        val version = versionOf(backend.runtime)
         val tool = "mobilekit android harness (androidx.test)"
         return try {
             val timings = BenchProtocol(warmup, runs).measure(init = { backend.init() }, load = { backend.load() })
@@ -171,7 +190,7 @@ class ModelBenchmarkTest {
         config: dev.mobilekit.core.TranslationConfig,
     ): BenchResult {
         val sentences = golden.samples.size
-        val version = if (backend.runtime == "litert") BuildConfig.LITERT_VERSION else BuildConfig.ORT_VERSION
+        val version = versionOf(backend.runtime)
         val warmupSentences = minOf(warmup, sentences)
         val tool = "mobilekit android harness (androidx.test)"
         val run = RunConfig(backend.backend, backend.delegate, null, backend.threads, warmupSentences, sentences, "golden sentences, per token")
@@ -195,6 +214,15 @@ class ModelBenchmarkTest {
             BenchResult(tool, device, backend.runtime, version, decoder, sha, run, "failed", why, null)
         }
     }
+
+    private fun runsHere(artifact: Artifact): Boolean = artifact.target != "executorch" || ExecuTorchPrograms.runsOnAndroid(artifact)
+
+    private fun versionOf(runtime: String): String =
+        when (runtime) {
+            "litert" -> BuildConfig.LITERT_VERSION
+            "executorch" -> BuildConfig.EXECUTORCH_VERSION
+            else -> BuildConfig.ORT_VERSION
+        }
 
     private fun deviceInfo(): DeviceInfo {
         val soc = if (Build.VERSION.SDK_INT >= 31) "${Build.SOC_MANUFACTURER} ${Build.SOC_MODEL}" else Build.HARDWARE

@@ -22,14 +22,15 @@ import java.nio.ByteOrder
  * One encoder/decoder pair of a translation bundle (a [ModelChoice]: the pair the SDK verified
  * together, never mixed) on one runtime configuration. [load] gives the core's
  * [CachedSeq2SeqRunner], which feeds ids in the manifest's dtypes and the KV cache back each step;
- * the core's TranslationBench times every decoder step over the golden sentences.
+ * the core's TranslationBench times every decoder step over the golden sentences. Runtimes:
+ * LiteRT, ONNX Runtime and ExecuTorch (ExecuTorchBackend.kt: positional inputs in the manifest's order).
  */
 class Seq2SeqBackend(
     private val files: Map<String, File>,
     private val choice: ModelChoice,
     private val config: TranslationConfig,
     val runtime: String,
-    /** LiteRT: xnnpack, gpu, nnapi; ONNX Runtime: cpu, nnapi. */
+    /** LiteRT: xnnpack, gpu, nnapi; ONNX Runtime: cpu, nnapi; ExecuTorch: xnnpack. */
     val how: String,
     threads: Int,
 ) {
@@ -43,7 +44,10 @@ class Seq2SeqBackend(
 
     /** Checks the configuration can run here (throws [Unsupported]); runtimes are set up per model in [load]. */
     fun init() {
-        if (runtime == "litert") {
+        if (runtime == "executorch") {
+            val program = choice.artifacts.values.firstOrNull { !ExecuTorchPrograms.runsOnAndroid(it) }
+            if (program != null) throw Unsupported("${program.label} uses the Core ML delegate, which runs only on Apple platforms")
+        } else if (runtime == "litert") {
             val probe = mutableListOf<Delegate>()
             try {
                 LiteRtOptions.make(how, threads, probe)
@@ -69,7 +73,9 @@ class Seq2SeqBackend(
 
     private fun model(artifact: Artifact): TensorModel {
         val file = files.getValue(artifact.path)
-        return if (runtime == "litert") {
+        return if (runtime == "executorch") {
+            ExecuTorchTensorModel(ExecuTorchPrograms.load(file, threads), artifact)
+        } else if (runtime == "litert") {
             // One delegate per interpreter: a GPU delegate is not shared between models.
             val delegates = mutableListOf<Delegate>()
             val options = LiteRtOptions.make(how, threads, delegates)
