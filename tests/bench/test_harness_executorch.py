@@ -2,7 +2,10 @@
 that reference a bundle's ExecuTorch programs (the Android one leaves out the Core ML delegate
 programs, with the reason), the pinned runtime versions agree across files, the Kotlin backend
 passes ktlint and compiles against the `org.pytorch:executorch-android` 1.0.1 signatures, the
-Swift test parses, and device results for a `.pte` import onto its artifact next to the host's.
+Swift test parses, device results for a `.pte` import onto its artifact next to the host's, and
+the harnesses' feeding convention (positional values in each artifact's manifest order and
+dtypes; for translation the KV-cache loop) reproduces the golden outputs of real `.pte` files,
+run here with executorch.runtime.
 
 What cannot run here: Gradle/Android and Xcode builds. The Kotlin backend is compiled with
 kotlinc against Java stubs carrying the AAR's public signatures as of the v1.0.1 tag
@@ -314,3 +317,81 @@ def test_host_and_device_results_for_a_pte_share_the_schema_and_land_on_it(pte_b
         assert d["model"]["sha256"] == artifact["sha256"] and d["runtime"]["name"] == "executorch"
         if d["source"]["kind"] == "device":
             assert d["source"]["bundle"] == "tinyet" and d["model"]["size_bytes"] == artifact["size_bytes"]
+
+
+# -- a real ExecuTorch translation pair ---------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def pte_translator(tmp_path_factory) -> Path:
+    """The shipped translator exported to ExecuTorch only (fp32 encoder + decoder step with the
+    explicit KV cache): ~30 s, unlike the session's all-target export."""
+    tmp = tmp_path_factory.mktemp("pte-translator")
+    zoo = ROOT / "mobilekit" / "zoo"
+    (tmp / "mobilekit.toml").write_text(f'''name = "translator"
+version = "1.0.0"
+task = "translation"
+source = "mobilekit.zoo.translator:build"
+weights = "{zoo / 'translator.safetensors'}"
+targets = ["executorch"]
+output_dir = "{tmp / 'dist'}"
+
+[translation]
+tokenizer = "{zoo / 'translator_tokenizer.json'}"
+data = "mobilekit.zoo.translation_corpus:heldout"
+max_source_len = 20
+max_target_len = 40
+samples = 20
+golden = 4
+
+[executorch]
+variants = ["fp32"]
+''')
+    return mobilekit.export(config=str(tmp / "mobilekit.toml")).path
+
+
+@pytest.mark.slow
+def test_an_executorch_translator_gets_both_harnesses_and_their_loop_reproduces_the_golden_ids(pte_translator):
+    """Both harnesses' decoding loop with executorch.runtime: positional values in each
+    artifact's manifest order (int32 ids as declared), encoder outputs passed on by name, the
+    cache zeroed per sentence and `present_X` fed back as `past_X`, greedy argmax; the generated
+    ids are the golden ones."""
+    import torch
+    from executorch.runtime import Runtime
+
+    result = CliRunner().invoke(bench, ["harness", str(pte_translator)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((pte_translator / "manifest.json").read_text())
+    for platform in ("android", "ios"):
+        record = json.loads((pte_translator / "harness" / platform / "mobilekit-harness.json").read_text())
+        assert {a["path"] for a in record["artifacts"]} == {"executorch/encoder.pte", "executorch/decoder.pte"}, platform
+    spec = manifest["translation"]
+    arts = {a["graph"]: a for a in manifest["artifacts"] if a["target"] == "executorch"}
+    runtime = Runtime.get()
+    encoder = runtime.load_program(pte_translator / arts["encoder"]["path"]).load_method("forward")
+    decoder = runtime.load_program(pte_translator / arts["decoder"]["path"]).load_method("forward")
+
+    def tensor(ref, values):
+        return torch.tensor(values, dtype=getattr(torch, ref["dtype"])).reshape(ref["shape"])
+
+    special = spec["special_tokens"]
+    samples = json.loads((pte_translator / spec["golden"]).read_text())["samples"]
+    assert samples
+    for sample in samples:
+        (src,) = arts["encoder"]["inputs"]
+        memory = dict(zip([t["name"] for t in arts["encoder"]["outputs"]], encoder.execute([tensor(src, sample["source_ids"])])))
+        cache = {t["name"]: torch.zeros(t["shape"]) for t in arts["decoder"]["inputs"] if t["name"].startswith("past_")}
+        token, ids = special["bos"], []
+        while len(ids) < spec["max_target_len"] - 1:
+            feeds = {"token": [token], "position": [len(ids)]}
+            values = [tensor(t, feeds[t["name"]]) if t["name"] in feeds else memory.get(t["name"], cache.get(t["name"]))
+                      for t in arts["decoder"]["inputs"]]
+            out = dict(zip([t["name"] for t in arts["decoder"]["outputs"]], decoder.execute(values)))
+            cache = {f"past_{k[len('present_'):]}": v.clone() for k, v in out.items() if k.startswith("present_")}
+            token = int(out["logits"].reshape(-1).argmax())
+            ids.append(token)
+            if token == special["eos"]:
+                break
+        assert ids == sample["output_ids"], sample["text"]
