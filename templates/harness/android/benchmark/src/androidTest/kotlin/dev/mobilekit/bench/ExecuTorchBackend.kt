@@ -138,7 +138,7 @@ private class ExecuTorchSession(
     override fun infer(sample: Int) {
         val outputs = ExecuTorchPrograms.forward(module, artifact, feeds[sample % feeds.size])
         // read the outputs back to the host, as an app would (the other backends fill host buffers too)
-        for (i in artifact.outputs.indices) outputs[i].toTensor().dataAsFloatArray
+        for (i in artifact.outputs.indices) ExecuTorchPrograms.read(outputs[i].toTensor())
     }
 
     override fun close() {
