@@ -75,7 +75,9 @@ def convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Pa
         if r.error:
             progress.warn(f"{r.target}: {r.error}")
         else:
-            progress.done(f"convert {r.target}", f"{len(r.records)} artifact(s) in {r.seconds:.1f} s")
+            bad = sum(1 for rec in r.records if rec.error)
+            progress.done(f"convert {r.target}", f"{len(r.records) - bad} artifact(s) in {r.seconds:.1f} s"
+                                                 + (f", {bad} variant(s) failed" if bad else ""))
         return r
 
     reusable = bundle_dir / "onnx" / "model.onnx"  # an unchanged fp32 ONNX reused from the last bundle

@@ -69,17 +69,25 @@ def check_result(res: WorkerResult, target, cfg, spec, refs: References, eval_da
                   bundle_dir: Path, progress: Progress, degenerate: str | None = None) -> list[dict]:
     log_rel = res.log.relative_to(bundle_dir).as_posix() if res.log.is_relative_to(bundle_dir) else None
     if res.error:
-        entry = {"target": res.target, "variant": "all", "status": "failed", "error": res.error}
-        if log_rel:
-            entry["log"] = log_rel
-        tail = log_tail(res.log)
-        if tail:
-            entry["log_tail"] = tail
-        return [entry]
+        return [_failed(res, "all", res.error, log_rel)]
     entries = []
     for rec in res.records:
+        if rec.error:  # this variant did not convert; the others are judged
+            progress.warn(f"{rec.target}/{rec.variant}: {rec.error}")
+            entries.append(_failed(res, rec.variant, f"{rec.target}: {rec.error}", log_rel))
+            continue
         entries.append(_check_artifact(rec, target, cfg, spec, refs, eval_data, drop_from, bundle_dir, log_rel, progress, degenerate))
     return entries
+
+
+def _failed(res: WorkerResult, variant: str, error: str, log_rel: str | None) -> dict:
+    entry = {"target": res.target, "variant": variant, "status": "failed", "error": error}
+    if log_rel:
+        entry["log"] = log_rel
+    tail = log_tail(res.log)
+    if tail:
+        entry["log_tail"] = tail
+    return entry
 
 
 def _check_artifact(rec: ArtifactRecord, target, cfg, spec, refs, eval_data, drop_from, bundle_dir, log_rel, progress,

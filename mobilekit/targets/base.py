@@ -103,9 +103,14 @@ class ArtifactRecord:
     outputs: list[TensorIO] = field(default_factory=list)
     min_os: str | None = None
     details: dict = field(default_factory=dict)  # target-specific facts (ops, bit widths, …)
+    # This variant failed to convert (no file was written); the target's other variants stand.
+    error: str | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["error"] is None:
+            del d["error"]
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "ArtifactRecord":

@@ -103,9 +103,12 @@ def export(cfg: ExportConfig, model: Any = None, progress: Progress | None = Non
             for res in results:
                 log = _move_log(res, out, staging.path / "logs" / f"{res.target}-{g}.log", moved)
                 if res.error:
-                    errors.append((g, dataclasses.replace(res, log=log)))
+                    errors.append((g, dataclasses.replace(res, log=log), "all"))
                     continue
                 for rec in res.records:
+                    if rec.error:  # this variant did not convert; the target's others stand
+                        errors.append((g, dataclasses.replace(res, log=log, error=f"{rec.target}: {rec.error}"), rec.variant))
+                        continue
                     rec.path = _move_artifact(out, staging.path, rec.path, g)
                     rec.details["graph"] = g
                     rec.details["convert_seconds"] = round(res.seconds, 2)  # the target's worker for this graph, all its variants
@@ -118,8 +121,8 @@ def export(cfg: ExportConfig, model: Any = None, progress: Progress | None = Non
         if generate_check:
             torch_scores["generate"] = generate_check
         entries = []
-        for g, res in errors:
-            entries.append(_failed_entry(g, res, staging.path))
+        for g, res, variant in errors:
+            entries.append(_failed_entry(g, res, staging.path, variant))
         for key, found in records.items():
             entries.extend(_check_pair(key, found, tgts, specs, cfg, staging.path, tok, pairs, reference, shapes, progress, torch_scores,
                                        extra_refs=[r for _, r in extra]))
@@ -145,10 +148,6 @@ def export(cfg: ExportConfig, model: Any = None, progress: Progress | None = Non
 
 
 # -- inputs ---------------------------------------------------------------------------------
-
-def _pairs(cfg: ExportConfig) -> list[tuple[str, str | None]]:
-    return translation_source.pairs(cfg)
-
 
 def _tflite_from_torch(cfg: ExportConfig) -> ExportConfig:
     """onnx2tf transposes 4-D non-image inputs (the KV cache) to NHWC: convert from torch instead."""
@@ -224,10 +223,10 @@ def _move_artifact(out: Path, bundle: Path, rel: str, graph: str) -> str:
     return new
 
 
-def _failed_entry(graph: str, res, bundle: Path) -> dict:
+def _failed_entry(graph: str, res, bundle: Path, variant: str = "all") -> dict:
     from ..worker import log_tail
 
-    entry = {"target": res.target, "variant": "all", "graph": graph, "status": "failed", "error": res.error}
+    entry = {"target": res.target, "variant": variant, "graph": graph, "status": "failed", "error": res.error}
     if Path(res.log).is_relative_to(bundle):
         entry["log"] = Path(res.log).relative_to(bundle).as_posix()
     tail = log_tail(Path(res.log))

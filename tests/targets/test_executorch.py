@@ -220,3 +220,55 @@ def test_translator_encoder_and_decoder_programs_decode_token_exact(tmp_path):
         assert a["decoding"]["sentences"] >= 100
         assert a["decoding"]["token_exact"] == 1.0, a["decoding"].get("differences")
         assert a["details"]["delegation"]["delegated_subgraphs"] >= 1
+
+
+class _DictOut:
+    """A model returning a dict, with (optionally) a float32 constant made inside forward."""
+
+    @staticmethod
+    def build(explicit_fp32: bool):
+        import torch
+
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = torch.nn.Linear(10, 6)
+
+            def forward(self, x):
+                y = torch.tanh(self.fc(x))
+                if explicit_fp32:  # a matrix the model itself makes in float32: no fp16 matmul takes it
+                    y = y @ (torch.eye(6, dtype=torch.float32) * 0.5)
+                return {"seq": y, "last": y.sum(-1, keepdim=True)}
+
+        torch.manual_seed(0)
+        return Net().eval()
+
+
+def _dict_config(tmp: Path) -> dict:
+    return {"name": "dictout", "task": "generic", "targets": ["executorch"], "output_dir": str(tmp),
+            "inputs": [{"name": "x", "shape": [1, 5, 10]}], "outputs": [{"name": "seq"}, {"name": "last"}],
+            "executorch": {"variants": ["fp32", "fp16"]}}
+
+
+@pytest.mark.slow
+def test_dict_outputs_lower_in_fp16_too(tmp_path):
+    import mobilekit
+
+    arts = {a["variant"]: a for a in mobilekit.export(_DictOut.build(False), config=_dict_config(tmp_path)).artifacts}
+    assert arts["fp32"]["status"] == arts["fp16"]["status"] == "verified", {v: a.get("error") for v, a in arts.items()}
+    assert set(arts["fp16"]["parity"]["per_output"]) == {"seq", "last"}
+
+
+@pytest.mark.slow
+def test_a_variant_that_fails_to_lower_keeps_the_others(tmp_path):
+    import mobilekit
+    from mobilekit.conversion import ExportFailed
+
+    with pytest.raises(ExportFailed) as err:
+        mobilekit.export(_DictOut.build(True), config=_dict_config(tmp_path))
+    arts = {a["variant"]: a for a in err.value.bundle.artifacts}
+    assert set(arts) == {"fp32", "fp16"}  # not one "all" entry: fp32 stands
+    assert arts["fp32"]["status"] == "verified"
+    assert arts["fp16"]["status"] == "failed" and arts["fp16"]["error"].startswith("executorch: ")
+    assert "path" not in arts["fp16"] and arts["fp16"]["log"]
+    assert str(err.value).startswith("executorch/fp16: executorch: ") and "fp32" not in str(err.value)

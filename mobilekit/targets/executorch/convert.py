@@ -34,7 +34,7 @@ def convert(job: ConvertJob, opts) -> list[ArtifactRecord]:
     out_dir.mkdir(parents=True, exist_ok=True)
     variants = [v for v in VARIANTS if v in opts.variants]
     cal = quantize.load_calibration(job.calibration, spec, opts.calibration_samples) if "int8" in variants else None
-    records = []
+    records, failed = [], []
     for v in variants:
         t = time.perf_counter()
         print(f"[mobilekit] executorch: lowering {v}", flush=True)
@@ -49,19 +49,26 @@ def convert(job: ConvertJob, opts) -> list[ArtifactRecord]:
             import traceback
 
             traceback.print_exc()
-            raise ConversionError("executorch", f"{v}: {type(exc).__name__}: {_first_line(exc)}") from None
+            failed.append((v, f"{type(exc).__name__}: {_first_line(exc)}"))
+            continue
+        if report["delegated_subgraphs"] == 0:
+            failed.append((v, f"the {report['backend']} partitioner delegated nothing; every op would run on the "
+                              "portable CPU kernels"))
+            continue
         path = out_dir / FILE_NAMES[v]
         path.write_bytes(data)
-        if report["delegated_subgraphs"] == 0:
-            raise ConversionError("executorch", f"{v}: the {report['backend']} partitioner delegated nothing; "
-                                                "every op would run on the portable CPU kernels")
         precision, tolerance, backend = PLANS[v]
         details = {"delegation": report, "backend": backend, "tolerance": tolerance,
                    "convert_seconds": round(time.perf_counter() - t, 2), **extra}
         if opts.metadata:
             details["constant_methods"] = sorted(metadata.constant_methods(spec, v, {}))
         records.append(_record(job, v, path, precision, compression, details))
-    return records
+    if not records:  # nothing converted: the target fails as one, with the first reason
+        v, why = failed[0]
+        raise ConversionError("executorch", f"{v}: {why}" + (f" (and {len(failed) - 1} more variant(s))" if len(failed) > 1 else ""))
+    # a variant that failed is recorded as such; the ones that lowered are judged as usual
+    records += [ArtifactRecord("executorch", v, "", PLANS[v][0], "", {}, error=why) for v, why in failed]
+    return sorted(records, key=lambda r: variants.index(r.variant))
 
 
 _BACKEND_NAMES = {"XnnpackBackend": "XNNPACK", "CoreMLBackend": "Core ML"}
@@ -105,11 +112,12 @@ class _Half:
                 self.inner = inner.half()
 
             def forward(self, *xs):
+                from torch.utils import _pytree
+
                 args = [x.half() if x.is_floating_point() else x for x in xs]
-                out = self.inner(*args)
-                flat = list(out) if isinstance(out, (list, tuple)) else [out]
-                flat = [y.float() if y.is_floating_point() else y for y in flat]
-                return tuple(flat) if isinstance(out, (list, tuple)) else flat[0]
+                # any output structure (tensor, tuple, dict of tensors): the same one, in float32
+                return _pytree.tree_map(lambda y: y.float() if isinstance(y, torch.Tensor) and y.is_floating_point() else y,
+                                        self.inner(*args))
 
         wrapper = Half(module)
         wrapper.training = False  # eval() would call train() on the exported module, which refuses it
@@ -174,5 +182,9 @@ def job_min_os(variant: str, job: ConvertJob) -> str | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else "(no message)"
+    """The message's first line; with the next one when the first only announces it ("...: ")."""
+    text = [t.strip() for t in str(exc).strip().splitlines() if t.strip()]
+    if not text:
+        return "(no message)"
+    head = text[0] + (" " + text[1] if text[0].endswith(":") and len(text) > 1 else "")
+    return head[:300]
