@@ -124,7 +124,8 @@ def test_harness_feeds_the_manifest_dtypes_to_onnx_runtime():
     assert "CachedSeq2SeqRunner(encoder, decoder, config)" in seq and "data.dtype" in seq
     test = _code((HARNESS / "kotlin/dev/mobilekit/bench/ModelBenchmarkTest.kt").read_text())
     assert "TranslationBench.measure(" in test and "TranslationGolden.parse(" in test
-    assert "Choices.of(manifest, listOf(\"tflite\", \"onnx\")" in test  # pairs as units
+    assert "Choices.of(manifest, TARGETS" in test  # pairs as units
+    assert '"tflite" to "litert", "onnx" to "onnxruntime", "executorch" to "executorch"' in test
 
 
 def test_dark_theme_and_state_across_rotation():

@@ -72,7 +72,7 @@ def coreml(variant: str, graph: str | None = None, status: str = "verified") -> 
 
 def test_bench_harness_accepts_what_the_ios_harness_runs(tmp_path):
     assert json.loads((HARNESS / "harness.json").read_text()) == capabilities("ios")
-    assert capabilities("ios") == {"targets": ["coreml"], "tasks": ["image_classification", "generic", "translation"]}
+    assert capabilities("ios") == {"targets": ["coreml", "executorch"], "tasks": ["image_classification", "generic", "translation"]}
     golden = tmp_path / "assets" / "golden"
     golden.mkdir(parents=True)
     pair = [coreml("fp16", "encoder"), coreml("fp16", "decoder")]
