@@ -235,11 +235,12 @@ def build_standin_translator_bundle(dest: Path) -> Path:
 # -- Hugging Face encoder-decoders: tiny random ones exported by this session ---------------------
 
 @pytest.fixture(scope="session")
-def hf_translation_bundles(tmp_path_factory) -> dict[str, Path]:
-    """{family: bundle folder}: a tiny M2M100 (byte-level BPE, `__en__ $A </s>` template, forced_bos)
+def hf_translation_bundles(tmp_path_factory) -> dict[str, tuple[Path, object]]:
+    """{family: (bundle folder, the torch model)}: a tiny M2M100 (byte-level BPE, `__en__ $A </s>` template, forced_bos)
     saved with save_pretrained and exported as `hf:folder` to ONNX fp32 (tests/tasks/hf_tiny.py), for
-    the apps' cores to read as they ship. One family, 10 fit steps: ~50 s of the session (the
-    tokenizer families are covered offline in test_kotlin_translation_contract.py)."""
+    the apps' cores to read as they ship. One family, untrained (steps=0: its beams leave the
+    greedy path, the copy-fitted one repeats one token), ~25-60 s of the session; the tokenizer
+    families are covered without exports in test_kotlin_translation_contract.py."""
     import mobilekit
 
     sys.path.insert(0, str(ROOT / "tests" / "tasks"))
@@ -250,11 +251,11 @@ def hf_translation_bundles(tmp_path_factory) -> dict[str, Path]:
     data.write_text("\n".join(hf_tiny.HELD_OUT) + "\n", encoding="utf-8")
     out = {}
     for family, kind in (("m2m_100", "bpe"),):
-        model, tok = hf_tiny.build(family, kind, steps=10)
+        model, tok = hf_tiny.build(family, kind, steps=0)
         folder = hf_tiny.save(model, tok, tmp / family)
         cfg = {"name": f"{family}-app", "task": "translation", "targets": ["onnx"], "output_dir": str(tmp / "dist"),
                "source": f"hf:{folder}", "onnx": {"variants": ["fp32"]},
                "translation": {"data": str(data), "max_source_len": 12, "max_target_len": 12,
                                "samples": len(hf_tiny.HELD_OUT), "golden": 2}}
-        out[family] = mobilekit.export(config=cfg).path
+        out[family] = (mobilekit.export(config=cfg).path, model)
     return out

@@ -13,7 +13,8 @@
   depend on the cache, so a beam fed the wrong cache decodes differently), with and without
   forced bos/eos tokens;
 - an exported tiny M2M100 bundle read as the app reads it (manifest, tokenizer, source ids, greedy
-  with the forced language token over the recorded step logits, output text).
+  with the forced language token over the recorded step logits, output text), and the Kotlin beam
+  search on its real ONNX decoder's logits (recorded per prefix) == decoding.beam == generate(num_beams=k).
 """
 
 from __future__ import annotations
@@ -243,23 +244,69 @@ def test_kotlin_beam_search_equals_the_python_runner_and_greedy_equals_beam_1(co
     assert differs >= len(BEAM_CASES) // 2, "the tables should make beam search differ from greedy in most cases"
 
 
+REAL_WIDTHS = [2, 3, 4]
+
+
+def _recording_onnx_pair(bundle: Path, manifest: dict):
+    """The bundle's ONNX pair, its decoder logits recorded by the prefix of tokens fed (the prefix
+    of a call is known from the cache it is fed: the present_* of the call before, zeros at step 0)."""
+    import onnxruntime as ort
+
+    paths = {a["graph"]: bundle / a["path"] for a in manifest["artifacts"] if a["target"] == "onnx" and a["variant"] == "fp32"}
+    sess = {g: ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]) for g, p in paths.items()}
+
+    def run(s, feeds):
+        return dict(zip([o.name for o in s.get_outputs()], s.run(None, {i.name: feeds[i.name] for i in s.get_inputs()})))
+
+    prefix_of, keep, table = {}, [], {}
+
+    def decoder(feeds):
+        prefix = prefix_of.get(id(feeds["past_keys"]), ()) + (int(feeds["token"][0, 0]),)
+        assert len(prefix) == int(feeds["position"][0]) + 1
+        out = run(sess["decoder"], feeds)
+        keep.append(out["present_keys"])  # ids stay unique while the arrays live
+        prefix_of[id(out["present_keys"])] = prefix
+        table[prefix] = np.asarray(out["logits"], np.float32).reshape(-1)
+        return out
+
+    return (lambda feeds: run(sess["encoder"], feeds)), decoder, table
+
+
 @pytest.fixture(scope="module")
 def bundles_checked(hf_translation_bundles, tmp_path_factory):
+    from mobilekit.tasks import hf, translation_golden
+
     tmp = tmp_path_factory.mktemp("kotlin_bundles")
     families = list(hf_translation_bundles)
-    cases = {"tokenizers": [], "unsupported": [], "beam": [], "bundles": [str(hf_translation_bundles[f]) for f in families]}
+    replays, expected = [], []
+    for family in families:
+        bundle, model = hf_translation_bundles[family]
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        shapes = translation_golden.shapes(manifest)
+        for i, s in enumerate(json.loads((bundle / manifest["translation"]["golden"]).read_text(encoding="utf-8"))["samples"]):
+            encoder, decoder, table = _recording_onnx_pair(bundle, manifest)
+            want = {"greedy": decoding.greedy(encoder, decoder, s["source_ids"], shapes).ids,
+                    "beams": {str(k): decoding.beam(encoder, decoder, s["source_ids"], shapes, k).ids for k in REAL_WIDTHS},
+                    "generate": {str(k): hf.generate(model, s["source_ids"], shapes, num_beams=k) for k in REAL_WIDTHS}}
+            prefixes = list(table)
+            np.save(tmp / f"{family}{i}.npy", np.stack([table[p] for p in prefixes]))
+            replays.append({"manifest": str(bundle / "manifest.json"), "logits": f"{family}{i}.npy",
+                            "prefixes": [list(p) for p in prefixes], "source_ids": s["source_ids"], "widths": REAL_WIDTHS})
+            expected.append((family, s["text"], want))
+    cases = {"tokenizers": [], "unsupported": [], "beam": [], "replays": replays,
+             "bundles": [str(hf_translation_bundles[f][0]) for f in families]}
     (tmp / "cases.json").write_text(json.dumps(cases), encoding="utf-8")
     got = json.loads(run_kotlin("dev.mobilekit.core.TranslationContractCheckKt", tmp / "cases.json"))
-    return dict(zip(families, got["bundles"]))
+    return dict(zip(families, got["bundles"])), list(zip(expected, got["replays"]))
 
 
 def test_exported_hf_bundles_read_and_replay_as_the_app_runs_them(hf_translation_bundles, bundles_checked):
     """An M2M100 bundle (byte-level BPE, language template, forced bos) from `mobilekit export`: the
     app's manifest reading, tokenizer, source ids, greedy loop with the forced token and output text
     give the export's golden sentences."""
-    for family, bundle in hf_translation_bundles.items():
+    for family, (bundle, _) in hf_translation_bundles.items():
         manifest = json.loads((bundle / "manifest.json").read_text())
-        t, got = manifest["translation"], bundles_checked[family]
+        t, got = manifest["translation"], bundles_checked[0][family]
         roles = t["special_tokens"]
         assert got["special"] == [roles["pad"], roles["decoder_start"], roles["eos"], roles["unk"]], family
         assert got["forced"] == [t["decoder_start"]["forced_bos"], t["decoder_start"]["forced_eos"]], family
@@ -274,3 +321,17 @@ def test_exported_hf_bundles_read_and_replay_as_the_app_runs_them(hf_translation
             assert g["output_text"] == s["output_text"], (family, s["text"])
         assert t["decoder_start"]["forced_bos"] is not None and all(g["greedy_ids"][0] == t["decoder_start"]["forced_bos"]
                                                                      for g in got["samples"])
+
+
+def test_kotlin_beam_search_on_a_real_decoders_logits_equals_generate(bundles_checked):
+    """The exported M2M100's ONNX decoder, its logits recorded for every prefix the Python beam
+    asked for: the Kotlin beam search (widths 2-4) asks for the same prefixes only and returns what
+    decoding.beam and the model's own generate(num_beams=k) return; Kotlin greedy == decoding.greedy."""
+    differs = 0
+    for (family, text, want), got in bundles_checked[1]:
+        assert got["greedy"] == want["greedy"], (family, text)
+        for k in map(str, REAL_WIDTHS):
+            assert want["beams"][k] == want["generate"][k], (family, text, k)  # the Python runner, as shipped
+            assert got["beams"][k] == want["beams"][k], (family, text, k, got["beams"][k])
+            differs += got["beams"][k] != want["greedy"]
+    assert bundles_checked[1] and differs > 0, "the beams never left the greedy path: nothing was tested"

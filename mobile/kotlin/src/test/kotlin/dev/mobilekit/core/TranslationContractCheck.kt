@@ -25,6 +25,7 @@ fun main(args: Array<String>) {
         }
     out["beam"] = (cases["beam"] as List<*>).map { beamCase(it as Map<*, *>, dir) }
     out["bundles"] = (cases["bundles"] as? List<*>).orEmpty().map { bundleCase(File(it as String)) }
+    out["replays"] = (cases["replays"] as? List<*>).orEmpty().map { replayCase(it as Map<*, *>, dir) }
     print(Json.write(out, indent = 0))
 }
 
@@ -203,6 +204,66 @@ private fun bundleCase(dir: File): Map<String, Any?> {
                     "fed" to runner.fed,
                     "output_text" to text.outputText(g.ids),
                 )
+            },
+    )
+}
+
+/**
+ * A real decoder's logits recorded per fed prefix (the Python beam's calls): the cache is the
+ * prefix, so a beam search that asks for a prefix the Python one never computed fails loudly.
+ */
+private class PrefixReplay(
+    private val rows: Map<List<Int>, Int>,
+    private val logits: FloatArray,
+    private val v: Int,
+) : BeamRunner<IntArray>,
+    Seq2SeqRunner {
+    private var fed = IntArray(0)
+
+    override fun encode(sourceIds: IntArray) {
+        fed = IntArray(0)
+    }
+
+    override fun initialCache(): IntArray = IntArray(0)
+
+    override fun step(
+        token: Int,
+        position: Int,
+        cache: IntArray,
+    ): BeamStep<IntArray> {
+        val key = cache + token
+        check(key.size == position + 1) { "position $position with ${cache.size} cached tokens" }
+        val row = rows[key.toList()] ?: throw IllegalStateException("prefix ${key.toList()} was never computed by the Python decoder")
+        return BeamStep(logits.copyOfRange(row * v, (row + 1) * v), key)
+    }
+
+    override fun step(
+        token: Int,
+        position: Int,
+    ): FloatArray {
+        val res = step(token, position, fed)
+        fed = res.cache
+        return res.logits
+    }
+}
+
+private fun replayCase(
+    case: Map<*, *>,
+    dir: File,
+): Map<String, Any?> {
+    val manifest = BundleManifest.parse(File(case["manifest"] as String).readText())
+    val config = manifest.translation ?: error("not a translation bundle")
+    val logits = Npy.parse(File(dir, case["logits"] as String).readBytes())
+    val rows = (case["prefixes"] as List<*>).mapIndexed { i, p -> (p as List<*>).map { (it as Number).toInt() } to i }.toMap()
+    val runner = PrefixReplay(rows, logits.floats(), logits.shape[1])
+    val source = (case["source_ids"] as List<*>).map { (it as Number).toInt() }.toIntArray()
+
+    fun attempt(run: () -> Generation): Any? = runCatching { run().ids.toList() }.getOrElse { "error: ${it.message}" }
+    return linkedMapOf(
+        "greedy" to attempt { GreedyDecoder(config).decode(runner, source) },
+        "beams" to
+            (case["widths"] as List<*>).associate { w ->
+                w.toString() to attempt { BeamSearch.of(config).decode(runner, source, (w as Number).toInt()) }
             },
     )
 }
