@@ -2,8 +2,10 @@
 
 - `HfTokenizer` (any tokenizer.json, read per its declared components) against `tokenizers` itself on
   each family's tiny tokenizer (tests/tasks/hf_tiny.py: byte-level BPE and Unigram + Metaspace, the
-  Unigram standing in for T5/Marian SentencePiece models), a BPE with merges in both JSON merge
-  formats, the shipped word-level BPE, Metaspace variants and normalizer/pre-tokenizer sequences, on
+  Unigram standing in for T5/Marian SentencePiece models), a real SentencePiece model converted as
+  transformers converts T5's (Precompiled charsmap, Strip, Replace regex; needs `sentencepiece`), a
+  BPE with merges in both JSON merge formats, RoBERTa-style byte-level BPE, the shipped word-level
+  BPE, Metaspace variants and normalizer/pre-tokenizer sequences, on
   the held-out sentences and hostile ones (accents, runs of spaces, unknown characters, emoji, the
   empty string, digits, punctuation, special-token strings in the text, truncation). Source ids are
   compared with `contract.HfText.encode_source`, output text with `HfText.decode`.
@@ -102,6 +104,11 @@ def _tokenizers(tmp: Path) -> list[dict]:
     wp.train_from_iterator(hf_tiny.SENTENCES * 4, trainers.BpeTrainer(
         vocab_size=120, special_tokens=["<pad>", "</s>", "<unk>"], continuing_subword_prefix="##", show_progress=False))
     add("bpe-prefix-nodecoder", wp, _ids(wp, "t5"))
+    # a real SentencePiece model converted as transformers converts T5's (Precompiled charsmap, Strip,
+    # Replace regex, Metaspace, `$A </s>`): what a downloaded T5/mT5 tokenizer.json holds
+    spm_t5 = _sentencepiece_t5(tmp)
+    if spm_t5 is not None:
+        add("spm-t5", spm_t5, _ids(spm_t5, "t5"))
     # Metaspace variants on the Unigram: prepend "first" / "never", split off, behind a WhitespaceSplit
     base, _ = hf_tiny.train_tokenizer("unigram", "marian")
     for scheme, split, seq in (("first", True, False), ("never", True, False), ("always", False, False), ("first", True, True)):
@@ -113,6 +120,36 @@ def _tokenizers(tmp: Path) -> list[dict]:
     return out
 
 
+def _sentencepiece_t5(tmp: Path):
+    """A tiny SentencePiece Unigram (nmt_nfkc rules) converted by transformers' T5Converter, or None
+    without the sentencepiece package."""
+    try:
+        import sentencepiece as spm
+    except ImportError:
+        return None
+    import io
+
+    from transformers.convert_slow_tokenizer import T5Converter
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(hf_tiny.SENTENCES * 4 + ["Héllo wörld, ﬁne café ＡＢＣ ① 42 !"]),
+                                   model_writer=model, vocab_size=60, model_type="unigram", pad_id=0, eos_id=1,
+                                   unk_id=2, bos_id=-1, minloglevel=2)
+    path = tmp / "spiece.model"
+    path.write_bytes(model.getvalue())
+
+    class Slow:  # what T5Converter reads from a slow T5Tokenizer
+        vocab_file, legacy, add_prefix_space, extra_ids, _extra_ids = str(path), True, True, 0, 0
+
+        def convert_tokens_to_ids(self, token):
+            return {"<pad>": 0, "</s>": 1, "<unk>": 2}[token]
+
+    tok = T5Converter(Slow()).converted()
+    kinds = [n["type"] for n in json.loads(tok.to_str())["normalizer"]["normalizers"]]
+    assert kinds == ["Precompiled", "Strip", "Replace"], kinds
+    return tok
+
+
 def _unsupported(tmp: Path) -> list[tuple[str, str]]:
     """tokenizer.json files with one component the core does not implement, and that component's name."""
     base = json.loads(hf_tiny.train_tokenizer("unigram", "t5")[0].to_str())
@@ -122,7 +159,7 @@ def _unsupported(tmp: Path) -> list[tuple[str, str]]:
                                                              "lowercase": True}),
                             ("BertPreTokenizer", "pre_tokenizer", {"type": "BertPreTokenizer"}),
                             ("WordPiece", "decoder", {"type": "WordPiece", "prefix": "##", "cleanup": True}),
-                            ("regex pattern", "normalizer", {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "})):
+                            ("StripAccents", "normalizer", {"type": "StripAccents"})):
         doc = json.loads(json.dumps(base))
         doc[key] = node
         path = tmp / f"unsupported-{len(cases)}.json"
@@ -335,3 +372,9 @@ def test_kotlin_beam_search_on_a_real_decoders_logits_equals_generate(bundles_ch
             assert got["beams"][k] == want["beams"][k], (family, text, k, got["beams"][k])
             differs += got["beams"][k] != want["greedy"]
     assert bundles_checked[1] and differs > 0, "the beams never left the greedy path: nothing was tested"
+
+
+def test_a_sentencepiece_converted_t5_tokenizer_is_among_those_compared(contract):
+    """The Precompiled charsmap path is exercised on a real SentencePiece model (converted as T5's)."""
+    pytest.importorskip("sentencepiece")
+    assert any(t["name"] == "spm-t5" for t in contract[1])

@@ -27,7 +27,7 @@ class UnsupportedTokenizerException(
 /**
  * Any Hugging Face `tokenizers` file, run component by component as the Rust library does it:
  * added/special tokens split out of the raw text first, then normalizer (NFC/NFD/NFKC/NFKD,
- * Lowercase, Strip, Replace, Prepend, Sequence), pre-tokenizer (Whitespace, WhitespaceSplit,
+ * Lowercase, Strip, Replace, Prepend, SentencePiece's Precompiled charsmap, Sequence), pre-tokenizer (Whitespace, WhitespaceSplit,
  * Metaspace, ByteLevel, Sequence), model (BPE, Unigram, WordLevel), decoder (BPEDecoder,
  * ByteLevel, Metaspace, Replace, Fuse, Strip, Sequence) and, for source ids, the post-processor
  * (TemplateProcessing single template, RobertaProcessing, BertProcessing, ByteLevel, Sequence).
@@ -244,9 +244,14 @@ class HfTokenizer private constructor(
                 }
 
                 "Replace" -> {
-                    val from = literalPattern(m, "normalizer Replace")
+                    val from = replacePattern(m)
                     val to = m["content"] as? String ?: ""
-                    return { s -> s.replace(from, to) }
+                    return { s -> s.replace(from, Regex.escapeReplacement(to)) }
+                }
+
+                "Precompiled" -> {
+                    val map = Precompiled.parse(m["precompiled_charsmap"] as? String ?: unsupported("Precompiled normalizer without a charsmap"))
+                    return { s -> map.normalize(s) }
                 }
 
                 "Sequence" -> {
@@ -259,12 +264,12 @@ class HfTokenizer private constructor(
                 }
             }
 
-        private fun literalPattern(
-            m: Map<*, *>,
-            what: String,
-        ): String {
-            val p = m["pattern"] as? Map<*, *> ?: unsupported("$what without a pattern")
-            return p["String"] as? String ?: unsupported("$what with a regex pattern")
+        /** A Replace pattern: a literal string, or a regex (run by java.util.regex; tokenizers uses Oniguruma, which agrees on the simple patterns these files hold). */
+        private fun replacePattern(m: Map<*, *>): Regex {
+            val p = m["pattern"] as? Map<*, *> ?: unsupported("Replace without a pattern")
+            (p["String"] as? String)?.let { return Regex(Regex.escape(it)) }
+            val regex = p["Regex"] as? String ?: unsupported("Replace pattern $p")
+            return runCatching { Regex(regex) }.getOrElse { unsupported("Replace regex '$regex'") }
         }
 
         /** Per-character lowercasing, as HF's `Lowercase` normalizer (no context rules). */
@@ -492,9 +497,9 @@ class HfTokenizer private constructor(
                 }
 
                 "Replace" -> {
-                    val from = literalPattern(m, "decoder Replace")
+                    val from = replacePattern(m)
                     val to = m["content"] as? String ?: ""
-                    TokenDecoder { tokens -> tokens.map { it.replace(from, to) } }
+                    TokenDecoder { tokens -> tokens.map { it.replace(from, Regex.escapeReplacement(to)) } }
                 }
 
                 "Fuse" -> {
@@ -837,5 +842,86 @@ object ByteLevel {
                 .onMalformedInput(CodingErrorAction.REPLACE)
                 .onUnmappableCharacter(CodingErrorAction.REPLACE)
         return decoder.decode(ByteBuffer.wrap(out.toByteArray())).toString()
+    }
+}
+
+/**
+ * SentencePiece's precompiled normalization (the `Precompiled` normalizer of converted T5, mBART,
+ * M2M100... tokenizers): a darts-clone double-array trie from UTF-8 keys to offsets of
+ * NUL-terminated replacements, applied per grapheme (when shorter than 6 bytes) else per
+ * character, as HF `tokenizers` / `spm_precompiled` do.
+ */
+class Precompiled private constructor(
+    private val trie: IntArray,
+    private val normalized: ByteArray,
+) {
+    fun normalize(text: String): String {
+        val out = StringBuilder(text.length)
+        val graphemes = java.text.BreakIterator.getCharacterInstance(java.util.Locale.ROOT)
+        graphemes.setText(text)
+        var start = graphemes.first()
+        var end = graphemes.next()
+        while (end != java.text.BreakIterator.DONE) {
+            val grapheme = text.substring(start, end)
+            val whole = if (grapheme.toByteArray(StandardCharsets.UTF_8).size < 6) transform(grapheme) else null
+            if (whole != null) {
+                out.append(whole)
+            } else {
+                var i = 0
+                while (i < grapheme.length) {
+                    val n = Character.charCount(grapheme.codePointAt(i))
+                    val part = grapheme.substring(i, i + n)
+                    out.append(transform(part) ?: part)
+                    i += n
+                }
+            }
+            start = end
+            end = graphemes.next()
+        }
+        return out.toString()
+    }
+
+    private fun transform(chunk: String): String? {
+        val key = chunk.toByteArray(StandardCharsets.UTF_8)
+        var node = 0
+        var unit = trie[node]
+        node = node xor offset(unit)
+        for (b in key) {
+            val c = b.toInt() and 0xFF
+            if (c == 0) break
+            node = node xor c
+            if (node !in trie.indices) return null
+            unit = trie[node]
+            if (label(unit) != c) return null
+            node = node xor offset(unit)
+            if (hasLeaf(unit)) {
+                // the first (shortest) match wins, as spm_precompiled takes results[0]
+                val index = trie[node] and 0x7FFFFFFF
+                var stop = index
+                while (stop < normalized.size && normalized[stop] != 0.toByte()) stop++
+                return String(normalized, index, stop - index, StandardCharsets.UTF_8)
+            }
+        }
+        return null
+    }
+
+    companion object {
+        private fun hasLeaf(unit: Int): Boolean = (unit ushr 8) and 1 == 1
+
+        private fun label(unit: Int): Int = unit and (0x80000000.toInt() or 0xFF)
+
+        private fun offset(unit: Int): Int = (unit ushr 10) shl ((unit and (1 shl 9)) ushr 6)
+
+        fun parse(base64: String): Precompiled {
+            val blob =
+                java.util.Base64
+                    .getDecoder()
+                    .decode(base64)
+            val buffer = ByteBuffer.wrap(blob).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+            val trieBytes = buffer.getInt()
+            require(trieBytes >= 0 && 4 + trieBytes <= blob.size) { "tokenizer: bad Precompiled charsmap" }
+            val trie = IntArray(trieBytes / 4) { buffer.getInt() }
+            return Precompiled(trie, blob.copyOfRange(4 + trieBytes, blob.size))
+        }
     }
 }
