@@ -5,7 +5,8 @@
   Unigram standing in for T5/Marian SentencePiece models), a real SentencePiece model converted as
   transformers converts T5's (Precompiled charsmap, Strip, Replace regex; needs `sentencepiece`), a
   BPE with merges in both JSON merge formats, RoBERTa-style byte-level BPE, the shipped word-level
-  BPE, Metaspace variants and normalizer/pre-tokenizer sequences, on
+  BPE, byte fallback (Unigram with a Llama-style decoder chain, BPE), Metaspace variants and
+  normalizer/pre-tokenizer sequences, on
   the held-out sentences and hostile ones (accents, runs of spaces, unknown characters, emoji, the
   empty string, digits, punctuation, special-token strings in the text, truncation). Source ids are
   compared with `contract.HfText.encode_source`, output text with `HfText.decode`.
@@ -109,6 +110,22 @@ def _tokenizers(tmp: Path) -> list[dict]:
     spm_t5 = _sentencepiece_t5(tmp)
     if spm_t5 is not None:
         add("spm-t5", spm_t5, _ids(spm_t5, "t5"))
+    # byte fallback (<0xXX> pieces appended to the vocabulary): a Llama-style Unigram decoder chain, and BPE
+    byte_pieces = [f"<0x{b:02X}>" for b in range(256)]
+    doc = json.loads(hf_tiny.train_tokenizer("unigram", "marian")[0].to_str())
+    doc["model"]["vocab"] += [[p, -30.0] for p in byte_pieces]
+    doc["model"]["byte_fallback"] = True
+    doc["decoder"] = json.loads(decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(),
+                                                   decoders.Strip(" ", 1, 0)]).__getstate__())
+    fb = Tokenizer.from_str(json.dumps(doc))
+    add("unigram-byte-fallback", fb, _ids(fb, "marian"))
+    doc = json.loads(train_contract_tokenizer(hf_tiny.SENTENCES).to_str())
+    n = len(doc["model"]["vocab"])
+    doc["model"]["vocab"].update({p: n + i for i, p in enumerate(byte_pieces)})
+    doc["model"]["byte_fallback"] = True
+    doc["decoder"] = json.loads(decoders.Sequence([decoders.ByteFallback(), decoders.BPEDecoder(suffix="</w>")]).__getstate__())
+    fb = Tokenizer.from_str(json.dumps(doc))
+    add("bpe-byte-fallback", fb, {"pad": 0, "eos": 2, "decoder_start": 1})
     # Metaspace variants on the Unigram: prepend "first" / "never", split off, behind a WhitespaceSplit
     base, _ = hf_tiny.train_tokenizer("unigram", "marian")
     for scheme, split, seq in (("first", True, False), ("never", True, False), ("always", False, False), ("first", True, True)):

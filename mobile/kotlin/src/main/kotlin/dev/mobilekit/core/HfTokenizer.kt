@@ -28,8 +28,8 @@ class UnsupportedTokenizerException(
  * Any Hugging Face `tokenizers` file, run component by component as the Rust library does it:
  * added/special tokens split out of the raw text first, then normalizer (NFC/NFD/NFKC/NFKD,
  * Lowercase, Strip, Replace, Prepend, SentencePiece's Precompiled charsmap, Sequence), pre-tokenizer (Whitespace, WhitespaceSplit,
- * Metaspace, ByteLevel, Sequence), model (BPE, Unigram, WordLevel), decoder (BPEDecoder,
- * ByteLevel, Metaspace, Replace, Fuse, Strip, Sequence) and, for source ids, the post-processor
+ * Metaspace, ByteLevel, Sequence), model (BPE, Unigram, WordLevel; byte fallback), decoder
+ * (BPEDecoder, ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence) and, for source ids, the post-processor
  * (TemplateProcessing single template, RobertaProcessing, BertProcessing, ByteLevel, Sequence).
  * Anything else throws [UnsupportedTokenizerException] at load: never silently different.
  */
@@ -502,6 +502,10 @@ class HfTokenizer private constructor(
                     TokenDecoder { tokens -> tokens.map { it.replace(from, Regex.escapeReplacement(to)) } }
                 }
 
+                "ByteFallback" -> {
+                    TokenDecoder { tokens -> byteFallback(tokens) }
+                }
+
                 "Fuse" -> {
                     TokenDecoder { tokens -> listOf(tokens.joinToString("")) }
                 }
@@ -522,6 +526,31 @@ class HfTokenizer private constructor(
                     unsupported("decoder $t")
                 }
             }
+
+        /** Runs of `<0xXX>` tokens back to their UTF-8 text (one U+FFFD per byte when invalid), as HF's ByteFallback decoder. */
+        private fun byteFallback(tokens: List<String>): List<String> {
+            val out = ArrayList<String>()
+            val bytes = java.io.ByteArrayOutputStream()
+
+            fun flush() {
+                if (bytes.size() == 0) return
+                val decoder = StandardCharsets.UTF_8.newDecoder()
+                val text = runCatching { decoder.decode(ByteBuffer.wrap(bytes.toByteArray())).toString() }.getOrNull()
+                if (text != null) out += text else repeat(bytes.size()) { out += "\uFFFD" }
+                bytes.reset()
+            }
+            for (t in tokens) {
+                val b = if (t.length == 6 && t.startsWith("<0x") && t.endsWith(">")) t.substring(3, 5).toIntOrNull(16) else null
+                if (b != null) {
+                    bytes.write(b)
+                } else {
+                    flush()
+                    out += t
+                }
+            }
+            flush()
+            return out
+        }
 
         private fun stripChars(
             s: String,
