@@ -223,10 +223,10 @@ def test_translator_encoder_and_decoder_programs_decode_token_exact(tmp_path):
 
 
 class _DictOut:
-    """A model returning a dict, with (optionally) a float32 constant made inside forward."""
+    """A model returning a dict of outputs."""
 
     @staticmethod
-    def build(explicit_fp32: bool):
+    def build():
         import torch
 
         class Net(torch.nn.Module):
@@ -236,27 +236,34 @@ class _DictOut:
 
             def forward(self, x):
                 y = torch.tanh(self.fc(x))
-                if explicit_fp32:  # a matrix the model itself makes in float32: no fp16 matmul takes it
-                    y = y @ (torch.eye(6, dtype=torch.float32) * 0.5)
                 return {"seq": y, "last": y.sum(-1, keepdim=True)}
 
         torch.manual_seed(0)
         return Net().eval()
 
 
-def _dict_config(tmp: Path) -> dict:
-    return {"name": "dictout", "task": "generic", "targets": ["executorch"], "output_dir": str(tmp),
-            "inputs": [{"name": "x", "shape": [1, 5, 10]}], "outputs": [{"name": "seq"}, {"name": "last"}],
-            "executorch": {"variants": ["fp32", "fp16"]}}
-
-
 @pytest.mark.slow
 def test_dict_outputs_lower_in_fp16_too(tmp_path):
     import mobilekit
 
-    arts = {a["variant"]: a for a in mobilekit.export(_DictOut.build(False), config=_dict_config(tmp_path)).artifacts}
+    cfg = {"name": "dictout", "task": "generic", "targets": ["executorch"], "output_dir": str(tmp_path),
+           "inputs": [{"name": "x", "shape": [1, 5, 10]}], "outputs": [{"name": "seq"}, {"name": "last"}],
+           "executorch": {"variants": ["fp32", "fp16"]}}
+    arts = {a["variant"]: a for a in mobilekit.export(_DictOut.build(), config=cfg).artifacts}
     assert arts["fp32"]["status"] == arts["fp16"]["status"] == "verified", {v: a.get("error") for v, a in arts.items()}
     assert set(arts["fp16"]["parity"]["per_output"]) == {"seq", "last"}
+
+
+class _CumSum:
+    @staticmethod
+    def build():
+        import torch
+
+        class Net(torch.nn.Module):
+            def forward(self, x):  # nothing XNNPACK takes; the Core ML delegate does
+                return torch.cumsum(x, dim=1)
+
+        return Net().eval()
 
 
 @pytest.mark.slow
@@ -264,11 +271,14 @@ def test_a_variant_that_fails_to_lower_keeps_the_others(tmp_path):
     import mobilekit
     from mobilekit.conversion import ExportFailed
 
+    cfg = {"name": "cumsum", "task": "generic", "targets": ["executorch"], "output_dir": str(tmp_path),
+           "inputs": [{"name": "x", "shape": [1, 5, 6]}], "outputs": [{"name": "y"}],
+           "executorch": {"variants": ["fp32", "coreml"]}}
     with pytest.raises(ExportFailed) as err:
-        mobilekit.export(_DictOut.build(True), config=_dict_config(tmp_path))
+        mobilekit.export(_CumSum.build(), config=cfg)
     arts = {a["variant"]: a for a in err.value.bundle.artifacts}
-    assert set(arts) == {"fp32", "fp16"}  # not one "all" entry: fp32 stands
-    assert arts["fp32"]["status"] == "verified"
-    assert arts["fp16"]["status"] == "failed" and arts["fp16"]["error"].startswith("executorch: ")
-    assert "path" not in arts["fp16"] and arts["fp16"]["log"]
-    assert str(err.value).startswith("executorch/fp16: executorch: ") and "fp32" not in str(err.value)
+    assert set(arts) == {"fp32", "coreml"}  # not one "all" entry: the Core ML .pte stands
+    assert arts["coreml"]["status"] == "verified"
+    assert arts["fp32"]["status"] == "failed" and "delegated nothing" in arts["fp32"]["error"]
+    assert "path" not in arts["fp32"] and arts["fp32"]["log"]
+    assert str(err.value).startswith("executorch/fp32: executorch: ") and "coreml" not in str(err.value)

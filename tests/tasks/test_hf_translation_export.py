@@ -16,11 +16,13 @@ from mobilekit.tasks import decoding, hf, translation_golden
 
 pytestmark = pytest.mark.slow
 
-# Marian and T5 go to ONNX and TFLite, the others to ONNX only: each extra variant costs a
-# converter worker (~30 s on a busy 2-core host)
+# Marian and T5 go to ONNX and TFLite, BART to ONNX and ExecuTorch (fp16: the graph made fp16
+# whole, casts and scalar-made tensors included), T5 to Core ML too, the others to ONNX only: each
+# extra target costs a converter worker (~30 s on a busy 2-core host)
 TARGETS = {"marian": {"onnx": {"variants": ["fp32", "fp16"]}, "tflite": {"converter": "litert-torch", "variants": ["fp32"]}},
-           "bart": {"onnx": {"variants": ["fp32", "fp16"]}},
-           "t5": {"onnx": {"variants": ["fp32"]}, "tflite": {"converter": "litert-torch", "variants": ["fp32"]}},
+           "bart": {"onnx": {"variants": ["fp32", "fp16"]}, "executorch": {"variants": ["fp16"]}},
+           "t5": {"onnx": {"variants": ["fp32"]}, "tflite": {"converter": "litert-torch", "variants": ["fp32"]},
+                  "coreml": {"variants": ["fp16"]}},
            "mbart": {"onnx": {"variants": ["fp32"]}},
            "m2m_100": {"onnx": {"variants": ["fp32"]}}}
 FAMILIES = list(TARGETS)

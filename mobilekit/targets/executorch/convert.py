@@ -99,6 +99,13 @@ def _program(job: ConvertJob, variant: str, opts, cal):
     return ep, [], {}
 
 
+def _default_dtype_ops() -> set:
+    import torch
+
+    aten = torch.ops.aten
+    return {aten.where.Scalar, aten.full.default, aten.scalar_tensor.default}
+
+
 class _Half:
     """The model in float16 behind float32 inputs/outputs (apps feed and read float32)."""
 
@@ -119,9 +126,49 @@ class _Half:
                 return _pytree.tree_map(lambda y: y.float() if isinstance(y, torch.Tensor) and y.is_floating_point() else y,
                                         self.inner(*args))
 
-        wrapper = Half(module)
+        wrapper = Half(_Half.graph_in_half(module))
         wrapper.training = False  # eval() would call train() on the exported module, which refuses it
         return wrapper
+
+    @staticmethod
+    def graph_in_half(gm):
+        """The captured graph with float32 written into it made float16: casts (`.to(float32)` in
+        Hugging Face models), tensors it creates (`zeros`, `full`: an RNN's initial state), and the
+        dtype assertions torch.export records beside them. Without this, such a model mixes fp16
+        and fp32 (`SpecViolationError: mismatched dtypes`, `Tensor dtype mismatch`)."""
+        import torch
+
+        def half(v):
+            if v is torch.float32:
+                return torch.float16
+            if isinstance(v, (list, tuple)):
+                return type(v)(half(x) for x in v)
+            return v
+
+        default_ops = _default_dtype_ops()
+        for node in list(gm.graph.nodes):
+            if node.op == "get_attr":  # tensor constants are plain attributes: Module.half() skips them
+                owner, _, name = node.target.rpartition(".")
+                mod = gm.get_submodule(owner) if owner else gm
+                value = getattr(mod, name)
+                if isinstance(value, torch.Tensor) and not isinstance(value, torch.nn.Parameter) and value.dtype == torch.float32:
+                    setattr(mod, name, value.half())
+                continue
+            if node.op != "call_function":
+                continue
+            if node.target is torch.ops.aten._assert_tensor_metadata.default and not node.users:
+                gm.graph.erase_node(node)
+                continue
+            node.args = half(node.args)
+            node.kwargs = {k: half(v) for k, v in node.kwargs.items()}
+            if node.target in default_ops and "dtype" not in node.kwargs:
+                # made from Python scalars: float32 (the default dtype) whenever the graph is re-run,
+                # lowering included; a cast right after keeps the rest of the graph in fp16
+                with gm.graph.inserting_after(node):
+                    cast = gm.graph.call_function(torch.ops.aten._to_copy.default, (node,), {"dtype": torch.float16})
+                node.replace_all_uses_with(cast, delete_user_cb=lambda user: user is not cast)
+        gm.recompile()
+        return gm
 
 
 def _partitioner(variant: str, opts):
