@@ -18,15 +18,14 @@ class BpeTokenizer(
 ) : TextTokenizer {
     private val idToToken: Map<Int, String> = (vocab.entries.associate { it.value to it.key }) + added.entries.associate { it.value to it.key }
 
-    // (left id, right id) -> (rank, merged id), as HF stores merges
-    private val mergeTable = HashMap<Long, Pair<Int, Int>>()
+    private val mergeTable = BpeMerges()
 
     init {
         merges.forEachIndexed { rank, (a, b) ->
             val ia = vocab[a] ?: throw IllegalArgumentException("tokenizer: merge part '$a' is not in the vocabulary")
             val ib = vocab[b] ?: throw IllegalArgumentException("tokenizer: merge part '$b' is not in the vocabulary")
             val merged = vocab[a + b] ?: throw IllegalArgumentException("tokenizer: merge result '$a$b' is not in the vocabulary")
-            mergeTable.putIfAbsent(key(ia, ib), rank to merged)
+            mergeTable.add(ia, ib, rank, merged)
         }
     }
 
@@ -73,23 +72,7 @@ class BpeTokenizer(
             val id = vocab[s] ?: unkId ?: return@forEachIndexed // HF drops unknown symbols without an unk token
             ids += id
         }
-        // Standard BPE: merge the lowest-ranked adjacent pair (leftmost first) until none applies.
-        while (ids.size > 1) {
-            var best = -1
-            var bestRank = Int.MAX_VALUE
-            var bestId = 0
-            for (i in 0 until ids.size - 1) {
-                val m = mergeTable[key(ids[i], ids[i + 1])] ?: continue
-                if (m.first < bestRank) {
-                    bestRank = m.first
-                    best = i
-                    bestId = m.second
-                }
-            }
-            if (best < 0) break
-            ids[best] = bestId
-            ids.removeAt(best + 1)
-        }
+        mergeTable.apply(ids)
         return ids
     }
 
@@ -118,11 +101,6 @@ class BpeTokenizer(
     companion object {
         // (?U): Unicode-aware \w and \s, as in the Rust regex HF uses
         private val WORD = Regex("(?U)\\w+|[^\\w\\s]+")
-
-        private fun key(
-            a: Int,
-            b: Int,
-        ): Long = (a.toLong() shl 32) or (b.toLong() and 0xFFFFFFFFL)
 
         /** Per-character lowercasing, as HF's `Lowercase` normalizer (no context rules). */
         private fun lower(s: String): String {

@@ -658,8 +658,7 @@ class HfTokenizer private constructor(
         private val reverse = vocab.entries.associate { it.value to it.key }
         private val unkId: Int? = unk?.let { vocab[it] ?: throw IllegalArgumentException("tokenizer: unk token '$it' is not in the vocabulary") }
 
-        // (left id, right id) -> (rank, merged id)
-        private val table = HashMap<Long, Pair<Int, Int>>()
+        private val table = BpeMerges()
 
         init {
             val prefixLen = prefix?.length ?: 0
@@ -668,7 +667,7 @@ class HfTokenizer private constructor(
                 val ib = vocab[b] ?: throw IllegalArgumentException("tokenizer: merge part '$b' is not in the vocabulary")
                 val joined = a + b.substring(minOf(prefixLen, b.length))
                 val merged = vocab[joined] ?: throw IllegalArgumentException("tokenizer: merge result '$joined' is not in the vocabulary")
-                table[key(ia, ib)] = rank to merged
+                table.add(ia, ib, rank, merged)
             }
         }
 
@@ -709,30 +708,9 @@ class HfTokenizer private constructor(
                 }
             }
             if (pendingUnk) ids += unkId!!
-            // merge the lowest-ranked adjacent pair (leftmost first) until none applies
-            while (ids.size > 1) {
-                var best = -1
-                var bestRank = Int.MAX_VALUE
-                var bestId = 0
-                for (i in 0 until ids.size - 1) {
-                    val m = table[key(ids[i], ids[i + 1])] ?: continue
-                    if (m.first < bestRank) {
-                        bestRank = m.first
-                        best = i
-                        bestId = m.second
-                    }
-                }
-                if (best < 0) break
-                ids[best] = bestId
-                ids.removeAt(best + 1)
-            }
+            table.apply(ids)
             out += ids
         }
-
-        private fun key(
-            a: Int,
-            b: Int,
-        ): Long = (a.toLong() shl 32) or (b.toLong() and 0xFFFFFFFFL)
     }
 
     /** Unigram: the Viterbi best path over the pieces' log-probabilities, unknown characters fused, as HF's `encode_optimized`. */
