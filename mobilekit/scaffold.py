@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .bench.harness import delegate_elsewhere
 from .bundle import MANIFEST, Staging, inside, load_bundle
 from .errors import UserError
 from .init import templates_dir
@@ -41,11 +42,7 @@ def not_here(artifact: dict, platform: str) -> str | None:
     """Why the `platform` app cannot run an artifact of one of its targets, else None."""
     if artifact.get("status") == "failed":
         return f"failed ({artifact.get('error', '')})"
-    if platform == "android" and artifact.get("target") == "executorch":
-        backend = (artifact.get("details") or {}).get("backend")
-        if backend == "CoreMLBackend" or str(artifact.get("variant", "")).startswith("coreml"):
-            return "the Core ML delegate runs only on Apple platforms"
-    return None
+    return delegate_elsewhere(artifact, platform)  # the harnesses' rule: one copy
 
 
 @dataclass

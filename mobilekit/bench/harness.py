@@ -129,11 +129,10 @@ def runnable(root: Path, manifest: dict, platform: str, src_root: Path | None = 
     if task not in runs["tasks"]:
         return f"it runs {', '.join(runs['tasks'])} bundles, not {task}"
     targets = runs["targets"]
-    usable = [a for a in manifest.get("artifacts", []) if a.get("target") in targets and a.get("status") != "failed" and a.get("path")
-              and not delegate_elsewhere(a, platform)]
+    present = [a for a in manifest.get("artifacts", []) if a.get("target") in targets and a.get("status") != "failed" and a.get("path")]
+    usable = [a for a in present if not delegate_elsewhere(a, platform)]
     if not usable:
-        elsewhere = [a for a in manifest.get("artifacts", []) if a.get("target") in targets and a.get("status") != "failed"
-                     and a.get("path") and delegate_elsewhere(a, platform)]
+        elsewhere = [a for a in present if delegate_elsewhere(a, platform)]
         if elsewhere:
             names = ", ".join(f"{a['target']}/{a['variant']}" for a in elsewhere)
             return f"its only artifacts of {' or '.join(targets)} ({names}) cannot run there: {delegate_elsewhere(elsewhere[0], platform)}"
