@@ -60,7 +60,7 @@ def _json(value) -> str:
 @click.version_option(__version__, prog_name="mobilekit")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def main(debug: bool) -> None:
-    """Export a trained PyTorch model to verified Core ML, TFLite and ONNX packages."""
+    """Export a trained PyTorch model to verified Core ML, TFLite, ONNX and ExecuTorch packages."""
 
 
 @main.command()
@@ -69,7 +69,7 @@ def main(debug: bool) -> None:
 @click.option("--weights", help="A state_dict (.pt/.pth) or .safetensors file for the factory's model.")
 @click.option("--name", help="The bundle's name (its folder under --output).")
 @click.option("--output", "output_dir", help="Where bundles go (default: dist).")
-@click.option("--target", "targets", multiple=True, help="A target to export (repeat for several): onnx, tflite, coreml.")
+@click.option("--target", "targets", multiple=True, help="A target to export (repeat for several): onnx, tflite, coreml, executorch.")
 @click.option("--trust-pickle", is_flag=True, default=None, help="Allow fully unpickling .pt files (trusted files only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 @click.option("--junit-xml", "junit_xml", type=click.Path(dir_okay=False), help="Write each artifact's checks as JUnit XML.")

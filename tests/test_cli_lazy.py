@@ -32,3 +32,38 @@ def test_help_lists_every_command_without_importing_the_lazy_ones():
 def test_a_lazy_command_runs():
     result = CliRunner().invoke(main, ["debug", "--help"])
     assert result.exit_code == 0 and "--overlay" in result.output
+
+
+def test_saved_help_is_what_click_prints():
+    from mobilekit import _entry, _help
+
+    assert _help.TEXT == _entry.click_help(), "regenerate: python -m mobilekit._entry --write-help"
+
+
+def _script(args: list[str], columns: str) -> tuple[str, list[str]]:
+    code = ("import sys; from mobilekit._entry import main; sys.argv = ['mobilekit', *sys.argv[1:]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m == 'click' or m == 'mobilekit.cli'), file=sys.stderr)")
+    import os
+
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True,
+                       env={**os.environ, "COLUMNS": columns})
+    return r.stdout, eval(r.stderr.strip().splitlines()[-1])
+
+
+def test_help_on_a_wide_terminal_needs_no_click():
+    from mobilekit import _help
+
+    out, loaded = _script(["--help"], "120")
+    assert out == _help.TEXT and loaded == []
+
+
+def test_help_on_a_narrow_terminal_is_clicks_own_wrapping():
+    out, loaded = _script(["-h"], "60")
+    assert loaded == ["click", "mobilekit.cli"]
+    assert out.startswith("Usage: mobilekit") and max(len(line) for line in out.splitlines()) <= 60
+
+
+def test_every_other_call_goes_to_click():
+    out, loaded = _script(["--version"], "120")
+    assert "mobilekit, version" in out and loaded == ["click", "mobilekit.cli"]
