@@ -21,7 +21,6 @@ from .diff import DiffThresholds
 from .errors import ConfigError, UserError
 from .sweep.space import SweepConfig
 
-Task = Literal["image_classification", "translation", "generic"]
 DType = Literal["float32", "int64", "int32"]
 Precision = Literal["fp32", "fp16", "int8"]
 
@@ -250,7 +249,7 @@ class ExportConfig:
     author: str = ""
     license: str = ""
     description: str = ""
-    task: Task = "generic"
+    task: str = "generic"  # a name in the task registry (mobilekit/tasks/__init__.py)
     source: str | None = None  # "pkg.module:factory", or a .pt2 / .pt / .onnx file
     weights: str | None = None  # state_dict (.pt/.pth) or .safetensors loaded into the factory's model
     trust_pickle: bool = False  # allow full unpickling of .pt files (trusted files only)
@@ -282,6 +281,10 @@ class ExportConfig:
             raise ConfigError("name", f"is {len(self.name.encode())} bytes long; a bundle name may have at most 200", hint="Use a shorter `name` (or --name).")
         if not _NAME.match(self.name):
             raise ConfigError("name", f"{self.name!r} is not usable as a folder name", hint="Use letters, digits, '-', '_' and '.'.")
+        from . import tasks
+
+        if self.task not in tasks.names():
+            raise ConfigError("task", f"unknown task {self.task!r}", hint=f"Choose from {', '.join(tasks.names())}.")
         if not self.targets:
             raise ConfigError("targets", "is empty", hint=f"Choose from {', '.join(targets.names())}.")
         for i, t in enumerate(self.targets):

@@ -1,165 +1,78 @@
 """The export pipeline: source → capture → convert (per target, in workers) → verify → bundle.
 
-Each stage is a function that takes typed values and returns a new one. User errors are raised
-before the staging folder exists or while it can still be discarded; conversion and parity
-failures are recorded per artifact, the bundle is committed, and `ExportFailed` is raised after.
+What every export does the same way lives here once: staging and commit, reuse of unchanged
+work (before capture, then per target), capture of each graph, the target workers, the manifest
+skeleton and the failure summary. What a task adds (its graphs, references, checks, golden
+files, manifest section) comes from its `mobilekit.tasks.base.Task`. Each stage takes typed
+values and returns a new one. User errors are raised before the staging folder exists or while
+it can still be discarded; conversion and parity failures are recorded per artifact, the bundle
+is committed, and `ExportFailed` is raised after.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
-import json
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from . import bundle as bundle_mod, cache, conversion, data as data_mod, judge, tasks
-from .capture import Captured, capture, example_inputs, run_torch
-from .compress import stage as torch_compress
+from . import bundle as bundle_mod, cache, conversion, tasks
+from .capture import Captured, capture
 from .config import ExportConfig
 from .conversion import ExportFailed  # noqa: F401  (re-exported: callers catch pipeline.ExportFailed)
-from .debug import fallback
-from .debug.run import summarize_failures
-from .errors import UserError
-from .judge import FALLBACK_SAMPLES, References
 from .progress import Progress, Silent
-from .source import input_paths, load as load_source
-from .spec import ModelSpec, from_config, with_output_shapes
-from .targets import base as targets
-from .verify import metrics as metrics_mod, samples as verify_samples, verdict
-
-@dataclass
-class Checked:
-    """One artifact after verification: the manifest entry."""
-
-    entry: dict
+from .source import input_paths
+from .spec import with_output_shapes
+from .tasks.base import Converted, Prepared, Task
 
 
 def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, progress: Progress | None = None,
            force: bool = False) -> bundle_mod.Bundle:
     progress = progress or Silent()
-    if tasks.registered(cfg.task):  # e.g. translation: two graphs and a decoding loop, same machinery
-        return tasks.hook(cfg.task, "export")(cfg, model, progress)
+    task = tasks.get(cfg.task)
     timings: dict[str, float] = {}
     t = time.perf_counter()
-
-    loaded = load_source(cfg, model)
-    if example_inputs_ is not None and not cfg.inputs:
-        cfg = _inputs_from_examples(cfg, example_inputs_)
-    if not cfg.inputs:
-        raise UserError("the config declares no inputs", hint="Add `[[inputs]]` with name and shape (or pass example_inputs to the API).")
-    spec = verify_samples.with_integer_ranges(from_config(cfg), loaded.module)
-    tgts = {name: targets.get(name) for name in cfg.targets}
-    for name, target in tgts.items():
-        target.validate(cfg.options(name), spec, cfg)
-    verify_data = _verify_data(cfg, spec)
-    eval_data = _data(cfg, spec, cfg.eval, "eval.data") if cfg.eval.data else None
-    if eval_data is not None and eval_data.labels is None:
-        raise UserError(f"eval.data: {cfg.eval.data} has no labels", hint="Give labels (a `labels` array in the .npz, sub-folders per label, or (inputs, labels) from the callable).")
-    needs_cal = [n for n, tg in tgts.items() if tg.needs_calibration(cfg.options(n))]
-    cal_data = None
-    if needs_cal:
-        if not cfg.calibration.data:
-            raise UserError(
-                f"{needs_cal[0]}: full-integer int8 needs calibration data",
-                hint="Set `calibration.data` to an image folder, a .npy/.npz of preprocessed inputs, or `pkg.module:callable` (e.g. 100–500 training samples).",
-            )
-        cal_data = _data(cfg, spec, cfg.calibration, "calibration.data")
-    timings["load"] = time.perf_counter() - t
-
-    compressed = None
-    if torch_compress.requested(cfg.compression):
-        t = time.perf_counter()
-        progress.stage("compress", "torch level")
-        train = None
-        if cfg.compression.distill.data:
-            train = _data(cfg, spec, cfg.compression.distill, "compression.distill.data")
-            if train.labels is None:
-                raise UserError(f"compression.distill.data: {cfg.compression.distill.data} has no labels",
-                                hint="Distillation trains on labels too: give a labelled .npz, an image folder or (inputs, labels).")
-        loaded, compressed = torch_compress.apply(cfg, loaded, spec, train, eval_data, show_progress=not isinstance(progress, Silent))
-        timings["compress"] = time.perf_counter() - t
-        progress.done("compress", f"MACs ×{compressed['macs_ratio']:.2f}, params ×{compressed['params_ratio']:.2f}")
+    prep = task.prepare(cfg, model, example_inputs_, progress)
+    cfg = prep.cfg
+    timings["load"] = time.perf_counter() - t - sum(prep.seconds.values())
+    timings.update(prep.seconds)
 
     dest = cfg.path(cfg.output_dir) / cfg.name
-    pre = None
-    if compressed is None:  # pruning/distillation train: their output is not known before they run
-        t_pre = time.perf_counter()
-        pre = _source_fingerprints(cfg, loaded, tgts, verify_data, cal_data, eval_data)
-        if not force:
-            reused = _reuse_unchanged(cfg, dest, pre, timings, t_pre, progress)
-            if reused is not None:
-                return reused
+    if prep.source_fingerprints is not None and not force:
+        reused = _reuse_unchanged(cfg, dest, prep.source_fingerprints, timings, time.perf_counter(), progress)
+        if reused is not None:
+            return reused
     staging = bundle_mod.Staging(dest, inputs=input_paths(cfg))
     # Scratch space lives inside the staging folder, so a killed export's leftovers are
     # removed with it by the next run's stale clean-up.
     work = staging.path / ".work"
     try:
         work.mkdir()
-        progress.stage("capture", "torch.export")
-        captured = capture(loaded, spec, work)
-        timings["capture"] = captured.seconds
-        spec = with_output_shapes(spec, captured.output_shapes, [d.replace("torch.", "") for d in captured.output_dtypes])
-        progress.done("capture", f"{captured.seconds:.1f} s")
-
-        refs = _references(captured, spec, verify_data)
-        degenerate = judge.degenerate(cfg, refs)
-        cal_path = None
-        if cal_data is not None:
-            cal_path = work / "calibration.npz"
-            np.savez(cal_path, **cal_data.inputs)
+        captured, prep = _capture(prep, work, timings, progress)
 
         t = time.perf_counter()
-        fps = _fingerprints(cfg, spec, tgts, captured, refs, cal_data, eval_data)
-        old = None if force else cache.previous_manifest(dest)
-        cached: dict[str, list[dict]] = {}
-        for name in tgts:
-            reused = cache.reuse(old, dest, name, fps[name], staging.path)
-            if reused is not None:
-                cached[name] = reused
-                progress.done(f"convert {name}", f"unchanged: reused {len(reused)} artifact(s) from the previous bundle")
-        todo = {n: tg for n, tg in tgts.items() if n not in cached}
-        results = conversion.convert_all(cfg, spec, todo, captured, staging.path, work, cal_path, progress) if todo else []
+        refs = task.references(prep, captured, progress)
+        timings["reference"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        converted = _convert(task, prep, captured, refs, dest, staging.path, work, force, progress)
         timings["convert"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        progress.stage("verify")
-        torch_metric = None
-        if eval_data is not None:
-            torch_metric = metrics_mod.evaluate(_torch_runner(captured, spec), eval_data, spec.outputs[0].name)
-        # drops are measured from the model the user gave, before pruning/distillation
-        drop_from = compressed["source_top1"] if compressed and "source_top1" in compressed else torch_metric
-        checked: dict[str, list[dict]] = dict(cached)
-        torch_trace = judge.lazy_torch_trace(captured, spec, refs)
-        for res in results:
-            checked[res.target] = judge.check_result(res, tgts[res.target], cfg, spec, refs, eval_data, drop_from, staging.path, progress,
-                                                degenerate)
-            if cfg.compression.fallback == "auto" and any(fallback.wants(e) for e in checked[res.target]):
-                checked[res.target] = judge.fallback_rounds(checked[res.target], res, tgts[res.target], cfg, spec, refs, eval_data, drop_from,
-                                                staging.path, work, cal_path, torch_trace, progress)
-            for entry in checked[res.target]:
-                entry["fingerprint"] = fps[res.target]
-        if pre is not None:  # what lets the next unchanged run stop before capture
-            for name, entries_ in checked.items():
-                for entry in entries_:
-                    entry["source_fingerprint"] = pre[name]
-        entries = [e for name in cfg.targets for e in checked.get(name, [])]
-        if any(e.get("status") == "failed" and "parity" in e for e in entries):  # say where it went wrong
-            summarize_failures(staging.path, entries, torch_trace, refs.inputs[:FALLBACK_SAMPLES])
+        progress.stage("verify", getattr(task, "verify_note", ""))
+        judged = task.judge(prep, refs, converted, captured, staging.path, work, progress)
+        for entry in judged.entries:  # what lets the next run reuse an artifact, or the whole bundle before capture
+            if converted.fingerprints is not None and entry["target"] in converted.fingerprints:
+                entry["fingerprint"] = converted.fingerprints[entry["target"]]
+            if prep.source_fingerprints is not None:
+                entry["source_fingerprint"] = prep.source_fingerprints[entry["target"]]
         timings["verify"] = time.perf_counter() - t
 
-        _write_assets(staging.path, spec, refs)
-        manifest = _manifest(cfg, spec, entries, tgts, timings, eval_data, torch_metric)
-        manifest["verification"] = {**verify_samples.describe(spec, len(refs.inputs), cfg.verify.inputs),
-                                    "rule": verdict.RULE, **({"degenerate": degenerate} if degenerate else {})}
-        if compressed:
-            manifest["torch_compression"] = compressed
-            if "source_top1" in compressed:
-                manifest["metrics"]["source"] = {"top1": compressed["source_top1"]}
+        task.write_assets(prep, refs, staging.path)
+        manifest = _skeleton(cfg, prep, judged.entries, timings)
+        manifest.update(task.manifest(prep, refs, judged))
         shutil.rmtree(work)
         bundle_mod.write_manifest(staging.path, manifest)
         path = staging.commit()
@@ -168,111 +81,104 @@ def export(cfg: ExportConfig, model: Any = None, example_inputs_: Any = None, pr
         raise
     result = bundle_mod.Bundle(path, manifest)
     if result.failures:
-        lines = [f"{a['target']}/{a['variant']}: {a['error']}" for a in result.failures]
-        raise ExportFailed(result, lines)
+        raise ExportFailed(result, [_failure_line(a) for a in result.failures])
     return result
 
 
-# -- inputs ---------------------------------------------------------------------------------
-
-def _inputs_from_examples(cfg: ExportConfig, examples: Any) -> ExportConfig:
-    """API convenience: declare inputs from example tensors when the config has none."""
-    import dataclasses
-
-    import torch
-
-    from .config import InputConfig
-
-    if isinstance(examples, torch.Tensor):
-        examples = (examples,)
-    inputs = []
-    for i, ex in enumerate(examples):
-        if not isinstance(ex, torch.Tensor):
-            raise UserError(f"example_inputs[{i}] is a {type(ex).__name__}, not a tensor", hint="Pass a tensor or a tuple of tensors.")
-        inputs.append(InputConfig(name=f"input_{i}" if len(examples) > 1 else "input", shape=list(ex.shape), dtype=str(ex.dtype).replace("torch.", "")))
-    return dataclasses.replace(cfg, inputs=inputs)
+def _failure_line(a: dict) -> str:
+    graph = f" ({a['graph']})" if "graph" in a else ""
+    return f"{a['target']}/{a['variant']}{graph}: {a['error']}"
 
 
-def _data(cfg: ExportConfig, spec: ModelSpec, dc, key: str) -> data_mod.Dataset:
-    return data_mod.load(dc.data, spec, key=key, base_dir=cfg.base_dir, limit=dc.limit)
+# -- capture and conversion -------------------------------------------------------------------
+
+def _capture(prep: Prepared, work: Path, timings: dict, progress: Progress) -> tuple[dict[str, Captured], Prepared]:
+    """torch.export of each graph (saved as .pt2 in its work folder); specs gain the output shapes."""
+    captured, graphs = {}, {}
+    for name, graph in prep.graphs.items():
+        gwork = work if prep.single else work / name
+        gwork.mkdir(exist_ok=True)
+        progress.stage("capture", "torch.export" if prep.single else f"torch.export ({name})")
+        c = capture(graph.loaded, graph.spec, gwork)
+        captured[name] = c
+        graphs[name] = graph.with_spec(with_output_shapes(graph.spec, c.output_shapes, [d.replace("torch.", "") for d in c.output_dtypes]))
+        progress.done("capture", f"{c.seconds:.1f} s")
+    timings["capture"] = sum(c.seconds for c in captured.values())
+    return captured, dataclasses.replace(prep, graphs=graphs)
 
 
-def _verify_data(cfg: ExportConfig, spec: ModelSpec) -> list[dict[str, np.ndarray]]:
-    if cfg.verify.inputs:
-        ds = data_mod.load(cfg.verify.inputs, spec, key="verify.inputs", base_dir=cfg.base_dir, limit=cfg.verify.samples)
-        return [ds.sample(i) for i in range(len(ds))]
-    return [example_inputs(spec, seed=cfg.verify.seed + i) for i in range(cfg.verify.samples)]
+def _convert(task: Task, prep: Prepared, captured: dict[str, Captured], refs: Any, dest: Path, bundle_dir: Path, work: Path,
+             force: bool, progress: Progress) -> Converted:
+    """Every target's worker on every graph; a target whose inputs did not change keeps the previous bundle's artifacts."""
+    cfg, tgts = prep.cfg, prep.targets
+    cal = task.calibration(prep, work)
+    fps = task.fingerprints(prep, captured, refs)
+    cached: dict[str, list[dict]] = {}
+    if fps is not None:
+        old = None if force else cache.previous_manifest(dest)
+        for name in tgts:
+            reused = cache.reuse(old, dest, name, fps[name], bundle_dir)
+            if reused is not None:
+                cached[name] = reused
+                progress.done(f"convert {name}", f"unchanged: reused {len(reused)} artifact(s) from the previous bundle")
+    todo = {n: tg for n, tg in tgts.items() if n not in cached}
+    results = {}
+    for name, graph in prep.graphs.items():
+        if not todo:
+            results[name] = []
+        elif prep.single:  # artifacts keep their target's own names, straight into the bundle
+            results[name] = conversion.convert_all(cfg, graph.spec, todo, captured[name], bundle_dir, work, cal, progress)
+        else:
+            results[name] = _convert_graph(cfg, name, graph.spec, todo, captured[name], bundle_dir, work / name, cal, progress)
+    return Converted(results, cached, fps, cal)
 
 
-def _references(captured: Captured, spec: ModelSpec, samples: list[dict[str, np.ndarray]]) -> References:
-    names = [o.name for o in spec.outputs]
-    outs = [dict(zip(names, run_torch(captured.module, spec, s))) for s in samples]
-    pixels = {}
-    for t in spec.inputs:
-        if t.is_image:
-            px = _to_pixels(np.concatenate([s[t.name] for s in samples]), t.preprocessing)
-            if px is not None:
-                pixels[t.name] = px
-    return References(samples, outs, pixels)
+def _convert_graph(cfg, graph: str, spec, tgts, captured: Captured, bundle_dir: Path, gwork: Path, cal, progress) -> list:
+    """One graph of several: converted apart, then its artifacts and logs moved in under names that say the graph."""
+    out = gwork / "bundle"
+    moved_logs: dict[Path, Path] = {}
+    results = []
+    for res in conversion.convert_all(cfg, spec, tgts, captured, out, gwork, cal, progress):
+        res = dataclasses.replace(res, log=_move_log(res, out, bundle_dir / "logs" / f"{res.target}-{graph}.log", moved_logs))
+        for rec in res.records:
+            if rec.error:  # this variant did not convert; the task records it
+                continue
+            rec.path = _move_artifact(out, bundle_dir, rec.path, graph)
+            rec.details["graph"] = graph
+            rec.details["convert_seconds"] = round(res.seconds, 2)  # the target's worker for this graph, all its variants
+        results.append(res)
+    return results
 
 
-def _to_pixels(x: np.ndarray, pre: dict) -> np.ndarray | None:
-    """Invert the preprocessing to uint8 NHWC pixels, if the inputs came from whole pixels."""
-    mean = np.array(pre["mean"], np.float64).reshape(1, -1, 1, 1)
-    std = np.array(pre["std"], np.float64).reshape(1, -1, 1, 1)
-    px = (x.astype(np.float64) * std + mean) / pre["scale"]
-    rounded = np.round(px)
-    if np.abs(px - rounded).max() > 1e-2 or rounded.min() < 0 or rounded.max() > 255:
-        return None
-    if pre["color"] == "BGR":
-        rounded = rounded[:, ::-1]
-    return np.ascontiguousarray(rounded.transpose(0, 2, 3, 1)).astype(np.uint8)
+def _move(src: Path, dst: Path) -> Path:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(src), str(dst))
+    return dst
 
 
-def _torch_runner(captured: Captured, spec: ModelSpec):
-    names = [o.name for o in spec.outputs]
-    return lambda feeds: dict(zip(names, run_torch(captured.module, spec, feeds)))
+def _move_log(res, out: Path, dst: Path, moved: dict) -> Path:
+    """A worker's log into logs/; targets that failed with the ONNX they start from share its log (moved once)."""
+    if not res.log.is_relative_to(out):
+        return res.log
+    if res.log not in moved:
+        moved[res.log] = _move(res.log, dst)
+    return moved[res.log]
 
 
-# -- caching --------------------------------------------------------------------------------
-
-def _fingerprints(cfg, spec, tgts, captured, refs: References, cal_data, eval_data) -> dict[str, str]:
-    checks = cache.data_hash(*refs.inputs, None if eval_data is None else {**eval_data.inputs, "labels": eval_data.labels})
-    cal = cache.data_hash(None if cal_data is None else cal_data.inputs)
-    vers = conversion.versions(tgts)
-    common = dict(graph=captured.fingerprint, spec=spec.to_dict(), checks=checks, verify=targets.options_dict(cfg.verify),
-                  budgets=vars(cfg.budgets), latency_runs=cfg.latency_runs, versions=vers)
-    if cfg.compression.fallback == "auto":  # it can change what an int8 artifact holds
-        common["fallback"] = {"mode": "auto", "max_rounds": cfg.compression.fallback_max_rounds}
-    out = {}
-    for name, tg in tgts.items():
-        opts = cfg.options(name)
-        out[name] = cache.fingerprint(target=name, options=targets.options_dict(opts), calibration=cal if tg.needs_calibration(opts) else None,
-                                      **common)
-    return out
+def _move_artifact(out: Path, bundle: Path, rel: str, graph: str) -> str:
+    """`onnx/model.fp16.onnx` → `onnx/encoder.fp16.onnx`; other names get a `<graph>-` prefix unless they name it."""
+    p = Path(rel)
+    name = p.name
+    if name.startswith("model."):
+        name = graph + name[len("model"):]
+    elif graph not in name.lower():
+        name = f"{graph}-{name}"
+    new = (p.parent / name).as_posix()
+    _move(out / rel, bundle / new)
+    return new
 
 
-def _source_fingerprints(cfg, loaded, tgts, verify_data, cal_data, eval_data) -> dict[str, str]:
-    """Per target: everything an export reads, known before capture (weights, model code and
-    input files, the config, the check data, converter versions)."""
-    import dataclasses
-
-    source = cache.source_hash(loaded.module, input_paths(cfg))
-    checks = cache.data_hash(*verify_data, None if eval_data is None else {**eval_data.inputs, "labels": eval_data.labels})
-    cal = cache.data_hash(None if cal_data is None else cal_data.inputs)
-    # Not what the artifacts are made of: where the bundle goes, where the config lies, how long
-    # a worker may run, in parallel or not, and the sections export does not read.
-    ignored = {"output_dir": "", "base_dir": ".", "timeout": 0.0, "timeouts": {}, "parallel": True}
-    plain = dataclasses.replace(cfg, **ignored)
-    try:
-        config = {k: v for k, v in dataclasses.asdict(plain).items() if k not in ("sweep", "diff")}
-    except TypeError:  # a callable or other non-copyable value in the config
-        config = repr(plain)
-    vers = conversion.versions(tgts)
-    return {name: cache.fingerprint(target=name, source=source, config=config, checks=checks, versions=vers,
-                                    calibration=cal if tg.needs_calibration(cfg.options(name)) else None)
-            for name, tg in tgts.items()}
-
+# -- caching ----------------------------------------------------------------------------------
 
 def _reuse_unchanged(cfg, dest: Path, pre: dict[str, str], timings: dict, t0: float, progress: Progress):
     """The previous bundle, re-committed as it is, when no input of any target changed."""
@@ -297,7 +203,7 @@ def _reuse_unchanged(cfg, dest: Path, pre: dict[str, str], timings: dict, t0: fl
     return bundle_mod.Bundle(path, manifest)
 
 
-# -- the bundle -----------------------------------------------------------------------------
+# -- the bundle ---------------------------------------------------------------------------------
 
 def _peak_rss_mb() -> dict:
     """Peak resident memory of this process and of its largest finished child (the workers), in MB,
@@ -311,57 +217,22 @@ def _peak_rss_mb() -> dict:
     return {"export_process": round(own, 1), "largest_worker": round(child, 1), "bound": round(own + child, 1)}
 
 
-def _write_assets(root: Path, spec: ModelSpec, refs: References) -> None:
-    assets = root / "assets"
-    golden = assets / "golden"
-    golden.mkdir(parents=True, exist_ok=True)
-    if spec.labels:
-        (assets / "labels.txt").write_text("".join(f"{label}\n" for label in spec.labels), encoding="utf-8")
-    index: dict[str, Any] = {"samples": len(refs.inputs), "inputs": {}, "outputs": {}, "pixels": {}}
-    for kind, samples in (("inputs", refs.inputs), ("outputs", refs.outputs)):
-        for name in samples[0]:
-            arr = np.concatenate([s[name] for s in samples])
-            fname = f"{kind}.{name}.npy"
-            np.save(golden / fname, arr)
-            index[kind][name] = {"file": fname, "shape": list(arr.shape), "dtype": str(arr.dtype)}
-    for name, px in refs.pixels.items():
-        fname = f"pixels.{name}.npy"
-        np.save(golden / fname, px)
-        index["pixels"][name] = {"file": fname, "shape": list(px.shape), "dtype": "uint8", "layout": "NHWC", "color": "RGB"}
-    (golden / "index.json").write_text(json.dumps(index, indent=1) + "\n")
-
-
-def _manifest(cfg, spec: ModelSpec, entries: list[dict], tgts, timings, eval_data, torch_metric) -> dict:
-    def tensor(t, is_input: bool) -> dict:
-        d = {"name": t.name, "shape": t.shape, "dtype": t.dtype}
-        if is_input:
-            d.update(dynamic=t.dynamic, preprocessing=t.preprocessing)
-            if t.range:
-                d["range"] = t.range
-        else:
-            d["labels"] = t.labels_path
-        if t.description:
-            d["description"] = t.description
-        return d
-
-    manifest = {
+def _skeleton(cfg: ExportConfig, prep: Prepared, entries: list[dict], timings: dict) -> dict:
+    """The manifest keys every bundle has; the task fills inputs/outputs and adds its own section."""
+    return {
         "schema": bundle_mod.SCHEMA,
-        "name": spec.name,
-        "version": spec.version,
-        "task": spec.task,
-        "author": spec.author,
-        "license": spec.license,
-        "description": spec.description,
+        "name": cfg.name,
+        "version": cfg.version,
+        "task": cfg.task,
+        "author": cfg.author,
+        "license": cfg.license,
+        "description": cfg.description,
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "created_with": conversion.versions(tgts),
-        "inputs": [tensor(t, True) for t in spec.inputs],
-        "outputs": [tensor(t, False) for t in spec.outputs],
+        "created_with": conversion.versions(prep.targets),
+        "inputs": [],
+        "outputs": [],
         "artifacts": entries,
         "golden": "assets/golden/",
         "stages": {k: round(v, 3) for k, v in timings.items()},
         "peak_rss_mb": _peak_rss_mb(),
-        "budgets": {k: v for k, v in vars(cfg.budgets).items() if v is not None},
     }
-    if eval_data is not None:
-        manifest["metrics"] = {"dataset": cfg.eval.data, "samples": len(eval_data), "torch": {"top1": torch_metric}}
-    return manifest

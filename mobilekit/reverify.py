@@ -43,9 +43,12 @@ def recorded_rule(artifact: dict) -> verdict.Rule:
 
 
 def reverify(bundle: Bundle, progress: Progress | None = None) -> dict:
-    progress = progress or Silent()
-    if tasks.registered(bundle.manifest.get("task", "")):  # e.g. translation: sentences, not tensors
-        return tasks.hook(bundle.manifest["task"], "reverify")(bundle, progress)
+    """`mobilekit verify` by the bundle's task (translation decodes its sentences again)."""
+    return tasks.get(bundle.manifest.get("task", "")).reverify(bundle, progress or Silent())
+
+
+def reverify_tensors(bundle: Bundle, progress: Progress) -> dict:
+    """A single-graph tensor bundle: each verified artifact on the golden inputs, by the rule it was judged with."""
     ins, refs = load_golden(bundle)
     m = bundle.manifest
     classifier = m["outputs"][0]["name"] if (m["task"] == "image_classification" or m["outputs"][0].get("labels")) else None

@@ -92,3 +92,12 @@ def test_translation_needs_a_tokenizer_unless_the_source_is_an_hf_folder():
     assert config.from_dict({**base, "source": "hf:models/opus"}).translation.tokenizer is None  # the folder's tokenizer.json
     with pytest.raises(ConfigError, match="translation.tokenizer"):
         config.from_dict({**base, "source": "mymodels.net:build"})
+
+
+def test_an_unknown_task_names_the_registered_ones(tmp_path):
+    import tiny_models
+
+    with pytest.raises(ConfigError) as err:
+        config.resolve(tiny_models.config(tmp_path, task="detection"))
+    assert "`task`: unknown task 'detection'" in err.value.one_line()
+    assert "image_classification" in err.value.one_line() and "translation" in err.value.one_line()

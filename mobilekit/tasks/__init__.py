@@ -1,37 +1,39 @@
-"""Tasks as plug-ins: what a task adds around the exported graphs.
+"""Tasks as plug-ins (the protocol is `mobilekit.tasks.base.Task`).
 
-The built-in task, single-graph tensors in and out (image_classification, generic), is the
-pipeline itself (`mobilekit.pipeline`). A task whose model splits into several graphs or whose
-check is not "same tensors" (translation: an encoder, a decoder step, greedy decoding judged
-sentence by sentence) registers here and is imported only when a bundle or config names it.
+A task says which graphs a model splits into, how its references and golden files are made,
+which checks judge an artifact and what its manifest section holds; the pipeline does the rest.
+Tasks are imported only when a config or a bundle names them.
 
-A registered task provides, by dotted reference:
-- `export(cfg, model, progress) -> Bundle`: its graphs, references and checks, using the shared
-  machinery (`mobilekit.conversion` for workers, `mobilekit.bundle` for staging and commit,
-  `mobilekit.verify.verdict` for the rule) and adding its own manifest section;
-- `reverify(bundle, progress) -> dict`: `mobilekit verify` of its bundles (a per-artifact report,
-  CheckError with `.report` on failure).
-
-Adding a task: one new module and one line in `_TASKS`.
+Adding a task: one new module with a class following `Task`, and one line in `_TASKS`.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from typing import TYPE_CHECKING
 
-_TASKS: dict[str, dict[str, str]] = {
-    "translation": {"export": "mobilekit.tasks.translation:export",
-                    "reverify": "mobilekit.tasks.translation_verify:reverify"},
+if TYPE_CHECKING:
+    from .base import Task
+
+_TASKS: dict[str, str] = {
+    # single-graph tensors in and out; "generic" is the same without labels and top-1
+    "image_classification": "mobilekit.tasks.classification:Classification",
+    "generic": "mobilekit.tasks.classification:Classification",
+    # an encoder and a decoder-step graph, judged by greedy decoding sentence by sentence
+    "translation": "mobilekit.tasks.translation:Translation",
 }
 
 
+def names() -> list[str]:
+    return list(_TASKS)
+
+
+def get(task: str) -> "Task":
+    """The task `task` names (a bundle's `task` or a config's), imported on first use."""
+    module, attr = _TASKS.get(task, _TASKS["generic"]).split(":")
+    return getattr(importlib.import_module(module), attr)()
+
+
 def registered(task: str) -> bool:
-    """True when `task` is a plug-in task (not the pipeline's built-in tensor task)."""
-    return task in _TASKS
-
-
-def hook(task: str, name: str) -> Callable[..., Any]:
-    """The plug-in task's `name` function (export | reverify), imported on first use."""
-    module, attr = _TASKS[task][name].split(":")
-    return getattr(importlib.import_module(module), attr)
+    """True when `task`'s bundles hold something other than single-graph golden tensors (translation)."""
+    return task in _TASKS and not get(task).tensor_golden

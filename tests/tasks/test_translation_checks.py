@@ -7,7 +7,7 @@ from mobilekit import config as config_mod
 from mobilekit.errors import ConfigError, UserError
 from mobilekit.progress import Silent
 from mobilekit.targets.base import ArtifactRecord, Target, Unverifiable
-from mobilekit.tasks import tokenizer, translation
+from mobilekit.tasks import tokenizer, translation, translation_checks
 from mobilekit.tasks.seq2seq_split import Shapes, graphs, torch_runner
 from mobilekit.zoo import translation_corpus, translator
 
@@ -53,7 +53,7 @@ def _check(tmp_path, setup, target):
         rec = ArtifactRecord(target="fake", variant="fp32", path=f"fake/{g}.bin", precision="fp32", layout="",
                              made_by={"converter": "test"}, details={"graph": g})
         found.append((g, rec, tmp_path / "logs" / f"fake-{g}.log"))
-    return translation._check_pair("fake/fp32", found, {"fake": target}, {"encoder": None, "decoder": None}, cfg,
+    return translation_checks.check_pair("fake/fp32", found, {"fake": target}, {"encoder": None, "decoder": None}, cfg,
                                    tmp_path, tok, pairs, reference, shapes, Silent())
 
 

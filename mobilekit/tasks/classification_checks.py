@@ -1,5 +1,5 @@
 """The verdict on one artifact: structure, parity under the precision's rule, task metric, budgets,
-and the fallback rounds for int8 artifacts that fail (the pipeline's verify stage).
+and the fallback rounds for int8 artifacts that fail (the classification task's `judge` stage).
 
 Every comparison goes through `verify.verdict` (one rule for export, `mobilekit verify`, the bench
 and the apps' golden tests); what this module adds is the order of the checks and the manifest
@@ -14,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle as bundle_mod
-from .capture import Captured
-from .config import ExportConfig
-from .debug import fallback
-from .errors import CheckError, UserError
-from .progress import Progress
-from .spec import ModelSpec
-from .targets.base import ArtifactRecord, Unverifiable
-from .verify import metrics as metrics_mod, samples as verify_samples, verdict
-from .worker import WorkerResult, log_tail
+from .. import bundle as bundle_mod
+from ..capture import Captured
+from ..config import ExportConfig
+from ..debug import fallback
+from ..errors import CheckError, UserError
+from ..progress import Progress
+from ..spec import ModelSpec
+from ..targets.base import ArtifactRecord, Unverifiable
+from ..verify import metrics as metrics_mod, samples as verify_samples, verdict
+from ..worker import WorkerResult, log_tail
 
 FALLBACK_SAMPLES = 8  # verification samples the fallback traces to rank layers
 
@@ -155,7 +155,7 @@ def lazy_torch_trace(captured: Captured, spec: ModelSpec, refs: References):
 
     def get():
         if not cache:
-            from .debug.torch_trace import torch_values
+            from ..debug.torch_trace import torch_values
 
             cache.append(torch_values(captured.program, spec, refs.inputs[:FALLBACK_SAMPLES]))
         return cache[0]
@@ -178,7 +178,7 @@ def fallback_rounds(entries: list[dict], res: WorkerResult, target, cfg, spec, r
 
 def _first_divergence(run, sample: dict) -> str:
     """The first op whose fp16 output leaves its fp32-simulated value (Core ML interpreter runs)."""
-    from .verify.coreml_interp import first_divergence
+    from ..verify.coreml_interp import first_divergence
 
     try:
         found = first_divergence(run.program, run.native_feeds(sample))
