@@ -3,7 +3,8 @@
     mobilekit bench BUNDLE [--threads N --runs N --warmup N --only T[/V] --json]
     mobilekit bench import BUNDLE RESULTS...
     mobilekit bench harness BUNDLE [--platform android|ios]
-    mobilekit report BUNDLE [--json]
+    mobilekit report BUNDLE [--sweep SWEEP_DIR] [--json]
+    mobilekit report SWEEP_DIR [--json]
 
 Thin: parse, call mobilekit.bench / mobilekit.report, print. Errors are mapped to exit codes by
 `mobilekit._cli_support._handle_errors` (2 bad input or bundle, 1 a benchmark failed, 3 a bug).
@@ -111,17 +112,33 @@ def harness_cmd(bundle, platforms) -> None:
 
 @click.command()
 @click.argument("bundle", type=click.Path())
+@click.option("--sweep", "sweep_dir", type=click.Path(file_okay=False),
+              help="Add this `mobilekit sweep` folder's trials, frontiers and pick to the report.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @_handle_errors
-def report(bundle, as_json) -> None:
-    """Write BUNDLE/report.md and a self-contained BUNDLE/report.html with plots."""
+def report(bundle, sweep_dir, as_json) -> None:
+    """Write BUNDLE/report.md and a self-contained BUNDLE/report.html with plots.
+
+    BUNDLE may also be a sweep folder (results.json): its own report.md/report.html are rewritten.
+    """
+    from .report_sweep import is_sweep_folder, write_sweep_report
+
+    if is_sweep_folder(bundle) and sweep_dir is None:
+        sr = write_sweep_report(bundle)
+        if as_json:
+            click.echo(json.dumps({"md": str(sr.md), "html": str(sr.html), "images": [str(p) for p in sr.images],
+                                   "sweep_trials": sr.trials}, indent=2))
+        else:
+            click.echo(f"wrote {sr.md} and {sr.html} ({len(sr.images)} plot(s), {sr.trials} trial(s))")
+        return
     from .report import write_report
 
-    r = write_report(bundle)
+    r = write_report(bundle, sweep=sweep_dir)
     if as_json:
         click.echo(json.dumps({"md": str(r.md), "html": str(r.html), "images": [str(p) for p in r.images],
-                               "results": r.results, "ignored": r.ignored}, indent=2))
+                               "results": r.results, "ignored": r.ignored, "sweep_trials": r.sweep_trials}, indent=2))
         return
     for line in r.ignored:
         click.echo(f"warning: ignored bench/{line}", err=True)
-    click.echo(f"wrote {r.md} and {r.html} ({len(r.images)} plot(s), {r.results} benchmark result(s))")
+    trials = f", {r.sweep_trials} sweep trial(s)" if sweep_dir is not None else ""
+    click.echo(f"wrote {r.md} and {r.html} ({len(r.images)} plot(s), {r.results} benchmark result(s){trials})")

@@ -1,4 +1,4 @@
-"""`mobilekit report BUNDLE`: report.md and a self-contained report.html in the bundle.
+"""`mobilekit report BUNDLE [--sweep DIR]`: report.md and a self-contained report.html in the bundle.
 
 What it shows, from the manifest and every valid `bench/*.json` (host and imported device
 results):
@@ -7,39 +7,29 @@ results):
 - a table of the benchmarks (per device and runtime configuration: load, first inference,
   p50/p90/p99, peak memory), and the ones that failed or could not run,
 - plots: size per artifact, latency per artifact × device × configuration, task metric per
-  artifact, the size / latency / accuracy trade-off, and each artifact's parity.
+  artifact, the size / latency / accuracy trade-off, and each artifact's parity,
+- with `sweep=`, a compression sweep's trials, frontiers and pick (report_sweep.py).
 
-The plots are PNGs drawn with matplotlib (no pyplot: nothing global is touched). report.html
-embeds them as data URIs and has no script or external reference, so it opens offline;
-report.md links the same PNGs, written to `report/`. The manifest is not changed.
+report.html embeds the plots (report_render.py) as data URIs and has no script or external
+reference, so it opens offline; report.md links the same PNGs, written to `report/`. The
+manifest is not changed.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import report_render as render
 from .bench import results as res
 from .bundle import Bundle, load_bundle, write_atomic
-from .errors import UserError
+from .report_render import Plot
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
-IMAGES_DIR = "report"
-_COLORS = {"onnx": "#1f77b4", "tflite": "#ff7f0e", "coreml": "#2ca02c"}
-_CYCLE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
-
-
-@dataclass
-class Plot:
-    name: str  # file stem
-    title: str
-    png: bytes
-    caption: str = ""
+IMAGES_DIR = render.IMAGES_DIR
 
 
 @dataclass
@@ -49,52 +39,39 @@ class Report:
     images: list[Path] = field(default_factory=list)
     results: int = 0
     ignored: list[str] = field(default_factory=list)
+    sweep_trials: int = 0  # rows of the sweep shown, when one was given
 
 
-def write_report(path: str | Path) -> Report:
-    """Write report.md, report.html and report/*.png into the bundle at `path`."""
+def write_report(path: str | Path, sweep: str | Path | None = None) -> Report:
+    """Write report.md, report.html and report/*.png into the bundle at `path`; with `sweep`
+    (a `mobilekit sweep` folder) a section on its trials too, device results of this bundle
+    matched to the trials' artifacts by sha256."""
     bundle = load_bundle(path, check_files=False)
     docs, ignored = res.load_all(bundle.path)
     plots = _plots(bundle, docs)
-    img_dir = bundle.path / IMAGES_DIR
-    if img_dir.is_symlink() or (img_dir.exists() and not img_dir.is_dir()):
-        # a downloaded bundle may carry a link out of it; deleting old PNGs would follow it
-        raise UserError(f"{img_dir} is a symbolic link or a file, not the report's folder",
-                        hint="Remove it; mobilekit never writes or deletes through a link.")
-    img_dir.mkdir(exist_ok=True)
-    for old in img_dir.glob("*.png"):
-        if old.is_file() or old.is_symlink():
-            old.unlink()  # removes a link itself, never its target
-    images = []
-    for p in plots:
-        f = img_dir / f"{p.name}.png"
-        write_atomic(f, p.png)
-        images.append(f)
+    sweep_md: list[str] = []
+    sweep_html: list[str] = []
+    sweep_plots: list[Plot] = []
+    trials = 0
+    if sweep is not None:
+        from . import report_sweep
+
+        view = report_sweep.load(sweep, bundles=(bundle.path,))
+        sweep_plots = report_sweep.plots(view, prefix="sweep-")
+        sweep_md, sweep_html, trials = report_sweep.markdown(view, sweep_plots), report_sweep.html(view, sweep_plots), len(view.rows)
+    images = render.write_images(bundle.path, plots + sweep_plots)
     md = bundle.path / REPORT_MD
-    write_atomic(md, _markdown(bundle, docs, ignored, plots).encode("utf-8"))
+    text = _markdown(bundle, docs, ignored, plots)
+    write_atomic(md, ("\n".join([text.rstrip(), "", *sweep_md]).rstrip() + "\n").encode("utf-8"))
     out = bundle.path / REPORT_HTML
-    write_atomic(out, _html(bundle, docs, ignored, plots).encode("utf-8"))
-    return Report(md, out, images, len(docs), ignored)
+    write_atomic(out, _html(bundle, docs, ignored, plots, sweep_html).encode("utf-8"))
+    return Report(md, out, images, len(docs), ignored, trials)
 
 
 # -- data -------------------------------------------------------------------------------------
 
 def _label(a: dict) -> str:
     return f"{a['target']}/{a['variant']}"
-
-
-def _mb(n: int | None) -> str:
-    if n is None:
-        return "-"
-    from .inspect import human_size
-
-    return human_size(n)
-
-
-def _ms(v: float | None) -> str:
-    if v is None:
-        return "-"
-    return f"{v:.3f}" if v < 10 else f"{v:.1f}"
 
 
 def _by_sha(bundle: Bundle) -> dict[str, dict]:
@@ -110,21 +87,6 @@ def _series(d: dict) -> str:
 
 
 # -- plots ------------------------------------------------------------------------------------
-
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
-
 
 def _plots(bundle: Bundle, docs: list[dict]) -> list[Plot]:
     arts = [a for a in bundle.artifacts if a.get("size_bytes") is not None]
@@ -148,29 +110,29 @@ def _plots(bundle: Bundle, docs: list[dict]) -> list[Plot]:
 
 
 def _size_plot(arts: list[dict]) -> Plot:
-    fig = _figure(7.5, 0.5 * len(arts) + 1.4)
+    fig = render.figure(7.5, 0.5 * len(arts) + 1.4)
     ax = fig.add_subplot()
     labels = [_label(a) for a in arts]
     sizes = [a["size_bytes"] / 1024 for a in arts]
     y = range(len(arts))
-    bars = ax.barh(list(y), sizes, color=[_COLORS.get(a["target"], "#7f7f7f") for a in arts])
+    bars = ax.barh(list(y), sizes, color=[render.COLORS.get(a["target"], "#7f7f7f") for a in arts])
     ax.set_yticks(list(y), labels)
     ax.invert_yaxis()
     ax.set_xlabel("size (KB)")
     ax.set_title("Size per artifact")
     for b, a in zip(bars, arts):
-        ax.annotate(f" {_mb(a['size_bytes'])} · {a.get('precision', '')}", (b.get_width(), b.get_y() + b.get_height() / 2),
+        ax.annotate(f" {render.mb(a['size_bytes'])} · {a.get('precision', '')}", (b.get_width(), b.get_y() + b.get_height() / 2),
                     va="center", fontsize=8)
     ax.set_xlim(0, max(sizes) * 1.35 if sizes and max(sizes) > 0 else 1)
     ax.grid(axis="x", alpha=0.3)
-    return Plot("size", "Size per artifact", _png(fig), "File (or .mlpackage folder) size of each artifact.")
+    return Plot("size", "Size per artifact", render.png(fig), "File (or .mlpackage folder) size of each artifact.")
 
 
 def _latency_plot(bundle: Bundle, ok: list[dict]) -> Plot:
     ok = sorted(ok, key=lambda d: (res.label(d), res.device_label(d), res.config_label(d)))
     devices = sorted({res.device_label(d) for d in ok})
-    color = {s: _CYCLE[i % len(_CYCLE)] for i, s in enumerate(devices)}
-    fig = _figure(8.5, 0.42 * len(ok) + 1.8)
+    color = {s: render.CYCLE[i % len(render.CYCLE)] for i, s in enumerate(devices)}
+    fig = render.figure(8.5, 0.42 * len(ok) + 1.8)
     ax = fig.add_subplot()
     y = list(range(len(ok)))
     p50 = [d["results"]["latency_ms"]["p50"] or d["results"]["latency_ms"]["mean"] for d in ok]
@@ -186,15 +148,15 @@ def _latency_plot(bundle: Bundle, ok: list[dict]) -> Plot:
 
     ax.legend(handles=[Patch(color=color[s], label=s) for s in devices], fontsize=7, loc="lower right")
     caption = "Bars are coloured by device. Golden inputs on every device (benchmark_model results: random inputs)."
-    return Plot("latency", "Latency", _png(fig), caption)
+    return Plot("latency", "Latency", render.png(fig), caption)
 
 
 def _metric_plot(bundle: Bundle, arts: list[dict]) -> Plot:
-    fig = _figure(7.5, 0.5 * len(arts) + 1.6)
+    fig = render.figure(7.5, 0.5 * len(arts) + 1.6)
     ax = fig.add_subplot()
     vals = [a["metrics"]["top1"] for a in arts]
     y = list(range(len(arts)))
-    ax.barh(y, vals, color=[_COLORS.get(a["target"], "#7f7f7f") for a in arts])
+    ax.barh(y, vals, color=[render.COLORS.get(a["target"], "#7f7f7f") for a in arts])
     ax.set_yticks(y, [_label(a) for a in arts])
     ax.invert_yaxis()
     ref = ((bundle.manifest.get("metrics") or {}).get("torch") or {}).get("top1")
@@ -209,7 +171,7 @@ def _metric_plot(bundle: Bundle, arts: list[dict]) -> Plot:
     ax.set_xlabel("top-1 accuracy" + (f" on {n} samples" if n else ""))
     ax.set_title("Task metric per artifact")
     ax.grid(axis="x", alpha=0.3)
-    return Plot("metric", "Task metric", _png(fig), "Measured on the host runtime at export; the same file gives the same numbers on a device up to kernel rounding.")
+    return Plot("metric", "Task metric", render.png(fig), "Measured on the host runtime at export; the same file gives the same numbers on a device up to kernel rounding.")
 
 
 def _accuracy_kind(arts: list[dict]) -> tuple[str, str] | None:
@@ -250,14 +212,14 @@ def _tradeoff_plot(bundle: Bundle, ok: list[dict]) -> Plot | None:
         xlabel = "size (KB)"
     if not points:
         return None
-    fig = _figure(7.5, 4.6)
+    fig = render.figure(7.5, 4.6)
     ax = fig.add_subplot()
     series = sorted({p[4] for p in points})
     biggest = max(p[2] for p in points) or 1
     handles = []
     for i, s in enumerate(series):
         pts = [p for p in points if p[4] == s]
-        c = _CYCLE[i % len(_CYCLE)]
+        c = render.CYCLE[i % len(render.CYCLE)]
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=[40 + 600 * p[2] / biggest for p in pts],
                    alpha=0.6, color=c, edgecolors="black", linewidths=0.5)
         handles.append(Line2D([], [], marker="o", linestyle="", markersize=7, color=c, alpha=0.6, label=s))
@@ -287,15 +249,15 @@ def _tradeoff_plot(bundle: Bundle, ok: list[dict]) -> Plot | None:
     ax.grid(alpha=0.3)
     if series != ["artifacts"]:
         ax.legend(handles=handles, fontsize=7, loc="lower right")
-    return Plot("tradeoff", "Trade-off", _png(fig), f"Each point is an artifact on one device and configuration; up is more accurate ({kind[1]}), left is faster, bigger markers are bigger files.")
+    return Plot("tradeoff", "Trade-off", render.png(fig), f"Each point is an artifact on one device and configuration; up is more accurate ({kind[1]}), left is faster, bigger markers are bigger files.")
 
 
 def _parity_plot(arts: list[dict]) -> Plot:
-    fig = _figure(7.5, 0.5 * len(arts) + 1.6)
+    fig = render.figure(7.5, 0.5 * len(arts) + 1.6)
     ax = fig.add_subplot()
     vals = [max(a["parity"]["max_abs"], 1e-12) for a in arts]
     y = list(range(len(arts)))
-    ax.barh(y, vals, color=["#d62728" if a["status"] == "failed" else _COLORS.get(a["target"], "#7f7f7f") for a in arts])
+    ax.barh(y, vals, color=["#d62728" if a["status"] == "failed" else render.COLORS.get(a["target"], "#7f7f7f") for a in arts])
     ax.set_xscale("log")
     ax.set_yticks(y, [_label(a) for a in arts])
     ax.invert_yaxis()
@@ -315,14 +277,14 @@ def _parity_plot(arts: list[dict]) -> Plot:
     ax.set_xlabel("max abs difference from torch on the golden inputs (log); black tick: tolerance")
     ax.set_title("Parity with the source model")
     ax.grid(axis="x", alpha=0.3)
-    return Plot("parity", "Parity", _png(fig), "Checked at export on the host runtime against torch's outputs (unverified artifacts have no figures).")
+    return Plot("parity", "Parity", render.png(fig), "Checked at export on the host runtime against torch's outputs (unverified artifacts have no figures).")
 
 
 def _layer_plot(a: dict) -> Plot:
     """Per-layer SNR of a failed artifact (its `debug` summary, written at export): where it breaks."""
     d = a["debug"]
     rows = d["layers"]
-    fig = _figure(7.5, 3.2)
+    fig = render.figure(7.5, 3.2)
     ax = fig.add_subplot()
     x = list(range(len(rows)))
     ax.plot(x, [r["snr_db"] for r in rows], marker="o", label="SNR (whole tensor)", color="#1f77b4")
@@ -339,7 +301,7 @@ def _layer_plot(a: dict) -> Plot:
     first = (d.get("first_below") or {}).get("torch")
     caption = (f"From `mobilekit debug` at export ({d['runtime']}, {d['samples']} samples), layers in torch's order."
                + (f" First below the threshold: {first}." if first else ""))
-    return Plot(name, f"Per-layer error: {_label(a)}", _png(fig), caption)
+    return Plot(name, f"Per-layer error: {_label(a)}", render.png(fig), caption)
 
 
 # -- text -------------------------------------------------------------------------------------
@@ -355,7 +317,7 @@ def _artifact_rows(bundle: Bundle) -> list[list[str]]:
         elif status == "failed":
             status += f" ({a.get('error', '')[:120]})"
         rows.append([
-            _label(a), a.get("path", "-"), a.get("precision", "-"), _mb(a.get("size_bytes")), status,
+            _label(a), a.get("path", "-"), a.get("precision", "-"), render.mb(a.get("size_bytes")), status,
             f"{par['snr_db']:.1f}" if _num(par.get("snr_db")) else "-",
             f"{par['max_abs']:.2g}" if _num(par.get("max_abs")) else "-",
             f"{par['cosine']:.6f}" if _num(par.get("cosine")) else "-",
@@ -382,9 +344,9 @@ def _bench_rows(docs: list[dict]) -> list[list[str]]:
         lat = r["latency_ms"]
         mem = r["memory"].get("peak_delta_bytes")
         rows.append([
-            res.label(d), res.device_label(d), f"{res.config_label(d)} {d['runtime']['version']}", _ms(r["load_ms"]),
-            _ms(r["first_inference_ms"]), _ms(lat["p50"]), _ms(lat["p90"]), _ms(lat["p99"]),
-            f"{_ms(lat['mean'])} ± {_ms(lat['std'])}", _mb(max(mem, 0)) if mem is not None else "-",
+            res.label(d), res.device_label(d), f"{res.config_label(d)} {d['runtime']['version']}", render.ms(r["load_ms"]),
+            render.ms(r["first_inference_ms"]), render.ms(lat["p50"]), render.ms(lat["p90"]), render.ms(lat["p99"]),
+            f"{render.ms(lat['mean'])} ± {render.ms(lat['std'])}", render.mb(max(mem, 0)) if mem is not None else "-",
             f"{d['config']['warmup_runs']}+{d['config']['runs']}",
         ])
     return rows
@@ -404,15 +366,6 @@ def _methods(docs: list[dict]) -> list[str]:
     return seen
 
 
-def _md_table(head: list[str], rows: list[list[str]]) -> str:
-    def cell(s: str) -> str:
-        return str(s).replace("|", "\\|").replace("\n", " ")
-
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
-    return "\n".join(out)
-
-
 def _intro(bundle: Bundle) -> list[str]:
     m = bundle.manifest
     lines = [f"{m.get('description', '')}".strip()]
@@ -428,58 +381,36 @@ def _markdown(bundle: Bundle, docs: list[dict], ignored: list[str], plots: list[
     m = bundle.manifest
     out = [f"# {m['name']} {m['version']} — mobilekit report", ""]
     out += [line + "  " for line in _intro(bundle)] + [""]
-    out += ["## Artifacts", "", _md_table(_ART_HEAD, _artifact_rows(bundle)), ""]
+    out += ["## Artifacts", "", render.md_table(_ART_HEAD, _artifact_rows(bundle)), ""]
     out += ["## Benchmarks", ""]
     rows = _bench_rows(docs)
     if rows:
-        out += [_md_table(_BENCH_HEAD, rows), ""]
+        out += [render.md_table(_BENCH_HEAD, rows), ""]
         out += ["Times in milliseconds; `first` is the first inference after load; the percentiles are over the measured runs "
                 "(warm-up + measured in the last column). Peak memory Δ: " + " / ".join(_methods(docs)) + ".", ""]
     else:
         out += ["No benchmark results yet: run `mobilekit bench` (this host) and `mobilekit bench import` (devices).", ""]
     problems = _problem_rows(docs)
     if problems:
-        out += ["Did not run:", "", _md_table(["artifact", "device", "config", "status", "why"], problems), ""]
+        out += ["Did not run:", "", render.md_table(["artifact", "device", "config", "status", "why"], problems), ""]
     if ignored:
         out += ["Ignored files in bench/ (not valid mobilekit.bench/1):", ""] + [f"- {x}" for x in ignored] + [""]
     out += ["## Plots", ""]
     for p in plots:
-        out += [f"### {p.title}", "", f"![{p.title}]({IMAGES_DIR}/{p.name}.png)", "", p.caption, ""]
+        out += render.md_plot(p)
     return "\n".join(out).rstrip() + "\n"
 
 
-_CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.85em}
-th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
-th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums}
-figure{margin:1em 0 2em} figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{color:#555;font-size:0.85em} .muted{color:#666;font-size:0.9em}
-"""
-
-
-def _html_table(head: list[str], rows: list[list[str]]) -> str:
-    def td(c: str) -> str:
-        num = c[:1].isdigit() and " " not in c.strip()[:12]
-        cls = ' class="num"' if num else ""
-        return f"<td{cls}>{html.escape(str(c))}</td>"
-
-    out = ["<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead><tbody>"]
-    out += ["<tr>" + "".join(td(c) for c in r) + "</tr>" for r in rows]
-    out.append("</tbody></table>")
-    return "\n".join(out)
-
-
-def _html(bundle: Bundle, docs: list[dict], ignored: list[str], plots: list[Plot]) -> str:
+def _html(bundle: Bundle, docs: list[dict], ignored: list[str], plots: list[Plot], extra: list[str]) -> str:
     m = bundle.manifest
     e = html.escape
     title = f"{m['name']} {m['version']} — mobilekit report"
     body = [f"<h1>{e(title)}</h1>"] + [f"<p class=\"muted\">{e(x)}</p>" for x in _intro(bundle)]
-    body += ["<h2>Artifacts</h2>", _html_table(_ART_HEAD, _artifact_rows(bundle))]
+    body += ["<h2>Artifacts</h2>", render.html_table(_ART_HEAD, _artifact_rows(bundle))]
     body.append("<h2>Benchmarks</h2>")
     rows = _bench_rows(docs)
     if rows:
-        body.append(_html_table(_BENCH_HEAD, rows))
+        body.append(render.html_table(_BENCH_HEAD, rows))
         body.append("<p class=\"muted\">Times in milliseconds; <i>first</i> is the first inference after load; the "
                     "percentiles are over the measured runs (warm-up + measured in the last column). Peak memory Δ: "
                     + e(" / ".join(_methods(docs))) + ".</p>")
@@ -488,16 +419,10 @@ def _html(bundle: Bundle, docs: list[dict], ignored: list[str], plots: list[Plot
                     "<code>mobilekit bench import</code> (devices).</p>")
     problems = _problem_rows(docs)
     if problems:
-        body += ["<p>Did not run:</p>", _html_table(["artifact", "device", "config", "status", "why"], problems)]
+        body += ["<p>Did not run:</p>", render.html_table(["artifact", "device", "config", "status", "why"], problems)]
     if ignored:
         body.append("<p>Ignored files in bench/ (not valid mobilekit.bench/1):</p><ul>"
                     + "".join(f"<li>{e(x)}</li>" for x in ignored) + "</ul>")
     body.append("<h2>Plots</h2>")
-    for p in plots:
-        data = base64.b64encode(p.png).decode("ascii")
-        body.append(f"<figure id=\"plot-{p.name}\"><h3>{e(p.title)}</h3>"
-                    f"<img alt=\"{e(p.title)}\" src=\"data:image/png;base64,{data}\">"
-                    f"<figcaption>{e(p.caption)}</figcaption></figure>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{e(title)}</title>"
-            f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    body += [render.html_plot(p) for p in plots] + extra
+    return render.html_page(title, body)

@@ -20,7 +20,7 @@ from typing import Any
 from .. import _validate
 from .. import config as config_mod
 from ..errors import BundleError, ConfigError, UserError
-from . import executors, inputs, pareto, sampler
+from . import devices, executors, inputs, pareto, sampler
 from .space import Candidate, grid
 
 SCHEMA = "mobilekit.sweep/1"
@@ -130,10 +130,12 @@ def sweep(config: Any = None, *, executor: str = "local", address: str = "auto",
            "frontier": {"size": [], "latency": []}, "select": {"rule": sw.select, "winner": None}}
     result = SweepResult(folder, doc)
     search = sampler.TPE(trials, sw.trials, sw.seed, sw.select) if sw.sampler == "tpe" else None
+    winner_dir = cfg.path(cfg.output_dir) / cfg.name  # `--export-winner`'s bundle: device results imported there count too
 
     def keep(row: dict) -> None:
         if search is not None:
             search.tell(row)
+        devices.attach([row], folder, (winner_dir,))  # refreshed on every run: imports made since count
         _write_json(folder / row["log"].rsplit("/", 1)[0] / "result.json", row)  # the cache survives a narrower run
         doc["trials"] = [r for r in doc["trials"] if r["fingerprint"] != row["fingerprint"]] + [row]
         _finish(doc, sw.select)
@@ -201,9 +203,11 @@ def sweep(config: Any = None, *, executor: str = "local", address: str = "auto",
     doc["complete"] = True
     _write(folder, doc)
     try:
+        from ..report_sweep import write_sweep_report
         from .plot import plot
 
         plot(doc, folder / "frontier.png")
+        write_sweep_report(folder)
     except ImportError:  # matplotlib is optional: the figures are in results.json
         pass
     if export_winner:

@@ -30,6 +30,8 @@ def run(spec: dict) -> dict:
             bundle = exc.bundle
         entry = bundle.artifact(cand["target"], cand["variant"])
         row["figures"] = _figures(entry, bundle.manifest)
+        if entry.get("sha256"):  # what imported device results of this file are matched by
+            row["artifact"] = {"path": entry.get("path"), "sha256": entry["sha256"]}
         if entry["status"] == "failed":
             row["error"] = entry.get("error", "failed")
         else:
