@@ -52,6 +52,10 @@ def quiet_coremltools() -> Any:
         return sys.modules["coremltools"]
     import logging
 
+    from ._native import before_tensorflow
+
+    before_tensorflow()  # coremltools' import may load TensorFlow (MOBILEKIT_COREML_ALLOW_TF, or already wanted)
+
     hide = "tensorflow" not in sys.modules and os.environ.get("MOBILEKIT_COREML_ALLOW_TF") != "1"
     if hide:
         sys.modules["tensorflow"] = None  # type: ignore[assignment]

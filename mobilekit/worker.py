@@ -117,7 +117,10 @@ def log_tail(log: Path, lines: int = 15) -> str:
 
 
 def _child(job_path: str, result_path: str) -> int:
+    from ._native import before_tensorflow
     from .errors import MobileKitError, UserError
+
+    before_tensorflow()  # converters import TensorFlow; torch may load triton after it (segfault)
     from .targets import base
 
     job = ConvertJob.load(Path(job_path))

@@ -7,6 +7,12 @@ TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 sys.path.insert(0, str(TESTS))  # tiny_models is importable as a factory module
 
+# Tests import TensorFlow and torch.export in one process: with a torch that brings triton (its
+# CUDA wheels), triton must load first (mobilekit/_native.py). No-op with the pinned CPU torch.
+from mobilekit._native import before_tensorflow  # noqa: E402
+
+before_tensorflow()
+
 
 @pytest.fixture
 def tiny_config(tmp_path):

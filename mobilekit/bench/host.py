@@ -449,6 +449,9 @@ def summary_lines(run: BenchRun) -> list[str]:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--child"]:
+        from .._native import before_tensorflow
+
+        before_tensorflow()
         sys.exit(_child_entry())
     print("usage: mobilekit bench BUNDLE (this module's --child mode is internal)", file=sys.stderr)
     sys.exit(2)
