@@ -10,10 +10,7 @@ Adding a task: one new module with a class following `Task`, and one line in `_T
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .base import Task
+from typing import Any
 
 _TASKS: dict[str, str] = {
     # single-graph tensors in and out; "generic" is the same without labels and top-1
@@ -28,8 +25,9 @@ def names() -> list[str]:
     return list(_TASKS)
 
 
-def get(task: str) -> "Task":
-    """The task `task` names (a bundle's `task` or a config's), imported on first use."""
+def get(task: str) -> Any:
+    """The `mobilekit.tasks.base.Task` that `task` names (a bundle's `task` or a config's), imported
+    on first use. (No import of .base here: config reads this registry, base names config.)"""
     module, attr = _TASKS.get(task, _TASKS["generic"]).split(":")
     return getattr(importlib.import_module(module), attr)()
 
