@@ -1,5 +1,5 @@
-// The demo app: Camera (CameraX + LiteRT image classification) and Translate (LiteRT
-// encoder/decoder). Models, manifests and assets are put in src/main/assets/bundles/ by
+// The demo app: Camera (CameraX + LiteRT or ExecuTorch image classification) and Translate
+// (a LiteRT or ExecuTorch encoder/decoder pair). Models, manifests and assets are put in src/main/assets/bundles/ by
 // `mobilekit scaffold android --bundle dist/NAME` (see README.md); nothing is downloaded.
 plugins {
     alias(libs.plugins.android.application)
@@ -26,9 +26,11 @@ android {
         }
     }
 
-    // LiteRT memory-maps models straight from the APK: they must be stored uncompressed.
+    // LiteRT memory-maps models straight from the APK: they must be stored uncompressed. A .pte
+    // is copied to the app's files once (ExecuTorch loads a path) and memory-mapped from there;
+    // stored uncompressed, that copy is a plain read.
     androidResources {
-        noCompress += "tflite"
+        noCompress += listOf("tflite", "pte")
     }
 
     buildFeatures {
@@ -69,5 +71,7 @@ dependencies {
     implementation(libs.litert.gpu)
     implementation(libs.litert.gpu.api)
     implementation(libs.litert.support)
+    // ExecuTorch's Module for the bundle's XNNPACK .pte (fp32/fp16/int8); the version the harness pins.
+    implementation(libs.executorch.android)
     implementation(libs.kotlinx.coroutines.android)
 }

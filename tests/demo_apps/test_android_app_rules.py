@@ -30,11 +30,11 @@ def _screens() -> dict[str, str]:
 
 def test_models_are_made_only_inside_a_model_worker_load():
     """Interpreters and GPU delegates are created on the model's thread: only in `worker.loadChoice(…)`."""
-    makers = {"ImageClassifier(": "CameraViewModel.kt", "TfliteSeq2SeqRunner.translator(": "TranslateViewModel.kt"}
+    makers = {"ImageClassifier(": "CameraViewModel.kt", "Translators.load(": "TranslateViewModel.kt"}
     for call, owner in makers.items():
         for f in SOURCES.glob("*.kt"):
             code = _code(f.read_text())
-            if f.name in ("ImageClassifier.kt", "TfliteSeq2SeqRunner.kt"):
+            if f.name in ("ImageClassifier.kt", "Translators.kt"):
                 continue  # the declarations
             uses = [m.start() for m in re.finditer(re.escape(call), code)]
             if f.name != owner:
@@ -48,7 +48,7 @@ def test_models_are_made_only_inside_a_model_worker_load():
 
 def test_nothing_heavy_happens_in_composition():
     for name, code in _screens().items():
-        for banned in ("AssetBundle.open", "ImageClassifier(", "TfliteSeq2SeqRunner", "Executors.", ".translate(text"):
+        for banned in ("AssetBundle.open", "ImageClassifier(", "TfliteSeq2SeqRunner", "Translators.", "ExecuTorchPrograms", "Executors.", ".translate(text"):
             assert banned not in code, f"{name}: {banned}"
         assert "viewModel()" in code, name  # state (and the model) outlive rotation in a ViewModel
     for vm in ("CameraViewModel.kt", "TranslateViewModel.kt"):

@@ -110,7 +110,7 @@ def test_gradle_project_layout():
     # jvmToolchain(17) needs a resolver to provision a JDK on a fresh machine
     assert re.search(r'id\("org\.gradle\.toolchains\.foojay-resolver-convention"\) version "\d+\.\d+\.\d+"', settings)
     app = (APP / "build.gradle.kts").read_text()
-    assert re.search(r'noCompress\s*\+=\s*"tflite"', app), "models must be stored uncompressed"
+    assert re.search(r'noCompress\s*\+=\s*listOf\("tflite", "pte"\)', app), "models must be stored uncompressed"
     assert "project(\":core\")" in app
     assert "app/src/main/assets/bundles/" in (ANDROID / ".gitignore").read_text().splitlines()
     assert not list((APP / "src/main/assets").rglob("*.tflite")) if (APP / "src/main/assets").exists() else True

@@ -1,8 +1,11 @@
 package dev.mobilekit.demo
 
 import android.content.Context
+import dev.mobilekit.core.Artifact
 import dev.mobilekit.core.BundleManifest
+import dev.mobilekit.core.ModelFiles
 import org.tensorflow.lite.support.common.FileUtil
+import java.io.File
 import java.io.FileNotFoundException
 import java.nio.MappedByteBuffer
 
@@ -18,6 +21,17 @@ class AssetBundle(
 
     /** A model file memory-mapped from the APK (possible because tflite files are not compressed). */
     fun model(relative: String): MappedByteBuffer = FileUtil.loadMappedFile(context, "$folder/$relative")
+
+    /**
+     * [artifact] as a file path (ExecuTorch loads programs from a path, not an asset): copied
+     * into the app's files once, named and checked by the manifest's sha256; copies no artifact
+     * of this manifest names any more are removed. Call it on the model's worker thread.
+     */
+    fun modelFile(artifact: Artifact): File {
+        val dir = File(context.filesDir, "models/${folder.substringAfterLast('/')}")
+        ModelFiles.prune(dir, manifest.artifacts)
+        return ModelFiles.materialize(dir, artifact) { context.assets.open("$folder/${artifact.path}") }
+    }
 
     companion object {
         /**

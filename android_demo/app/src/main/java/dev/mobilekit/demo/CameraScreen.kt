@@ -103,7 +103,7 @@ fun CameraScreen(model: CameraViewModel = viewModel()) {
                     Switch(
                         checked = model.preferGpu,
                         onCheckedChange = { model.setGpu(it) },
-                        enabled = state !is ModelState.Loading,
+                        enabled = state !is ModelState.Loading && model.gpuApplies, // ExecuTorch runs on the CPU
                         modifier = Modifier.padding(start = 8.dp),
                     )
                 }

@@ -15,13 +15,15 @@ import dev.mobilekit.core.LatencyWindow
 import dev.mobilekit.core.ModelChoice
 import dev.mobilekit.core.ModelState
 import dev.mobilekit.core.ModelWorker
+import dev.mobilekit.core.Runtimes
 
 /** A variant the Camera screen offers: one artifact of one scaffolded classification bundle. */
 data class ClassifierOption(
     val bundle: AssetBundle,
     val choice: ModelChoice,
 ) {
-    val label: String get() = "${bundle.manifest.name} · ${choice.target} ${choice.variant}"
+    /** The bundle, then the runtime (LiteRT / ExecuTorch), target and variant. */
+    val label: String get() = "${bundle.manifest.name} · ${choice.title}"
 }
 
 /**
@@ -61,15 +63,16 @@ class CameraViewModel(
 
     init {
         worker.call({
-            AssetBundle.classifiers(app).getOrThrow().flatMap { b ->
-                Choices.of(b.manifest, listOf("tflite")).map { ClassifierOption(b, it) }
-            }
+            val bundles = AssetBundle.classifiers(app).getOrThrow()
+            // LiteRT and ExecuTorch (XNNPACK) artifacts; a Core ML delegate .pte is Apple-only and not offered.
+            val found = bundles.flatMap { b -> Choices.forApp(b.manifest, Runtimes.ANDROID).map { ClassifierOption(b, it) } }
+            found to bundles.joinToString(" ") { Choices.noneMessage(it.manifest, Runtimes.ANDROID) }
         }) { r ->
             r
-                .onSuccess { found ->
+                .onSuccess { (found, none) ->
                     options = found
                     val first = found.firstOrNull()
-                    if (first == null) state = ModelState.Failed("No TFLite artifact in the scaffolded bundles: re-export with the tflite target.")
+                    if (first == null) state = ModelState.Failed(none)
                     first?.let { select(it) }
                 }.onFailure { state = ModelState.Failed(Errors.describe(it)) }
         }
@@ -97,6 +100,9 @@ class CameraViewModel(
     fun setGpu(gpu: Boolean) {
         selected?.let { select(it, gpu) }
     }
+
+    /** Whether the GPU switch applies: LiteRT has a GPU delegate; the ExecuTorch AAR runs `.pte` on the CPU (XNNPACK). */
+    val gpuApplies: Boolean get() = selected?.choice?.target == "tflite"
 
     /** CameraX's analyzer, to be set with [analyzerExecutor]: it runs on the model's thread. */
     val analyzer = ImageAnalysis.Analyzer { image -> image.use { analyze(it) } }

@@ -9,8 +9,6 @@ import dev.mobilekit.core.ManifestException
 import dev.mobilekit.core.ModelChoice
 import dev.mobilekit.core.Seq2SeqRunner
 import dev.mobilekit.core.TranslationConfig
-import dev.mobilekit.core.TranslationText
-import dev.mobilekit.core.Translator
 import dev.mobilekit.core.rewound
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
@@ -162,26 +160,5 @@ class TfliteSeq2SeqRunner(
         buffer.rewound()
         while (buffer.hasRemaining()) buffer.put(0)
         buffer.rewound()
-    }
-
-    companion object {
-        /**
-         * The bundle's tokenizer (its tokenizer.json, read per its declared components), the source
-         * and output contract, greedy or beam decoding (decoder start, forced tokens) and this
-         * runner over [choice]'s pair, all configured from the bundle's manifest.
-         */
-        fun translator(
-            bundle: AssetBundle,
-            choice: ModelChoice,
-            preferGpu: Boolean,
-        ): Pair<Translator, String> {
-            val config =
-                bundle.manifest.translation
-                    ?: throw ManifestException("bundle '${bundle.manifest.name}' is not a translation bundle")
-            val text = TranslationText.of(bundle.text(config.tokenizer), config)
-            if (choice.target != "tflite") throw ManifestException("the app runs TFLite pairs; ${choice.label} is ${choice.target}")
-            val runner = TfliteSeq2SeqRunner(bundle, config, choice, preferGpu)
-            return Translator(text, config, runner) to runner.backend
-        }
     }
 }

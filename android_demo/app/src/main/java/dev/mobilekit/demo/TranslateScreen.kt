@@ -37,7 +37,7 @@ fun TranslateScreen(model: TranslateViewModel = viewModel()) {
             VariantPicker(
                 model.choices,
                 current,
-                { "${it.target} ${it.variant} (encoder + decoder)" },
+                { "${it.title} (encoder + decoder)" },
                 { it },
                 model.device,
                 !model.busy && state !is ModelState.Loading,
@@ -58,7 +58,7 @@ fun TranslateScreen(model: TranslateViewModel = viewModel()) {
             Switch(
                 checked = model.preferGpu,
                 onCheckedChange = { model.setGpu(it) },
-                enabled = !model.busy && state !is ModelState.Loading,
+                enabled = !model.busy && state !is ModelState.Loading && model.gpuApplies, // ExecuTorch runs on the CPU
                 modifier = Modifier.padding(start = 8.dp),
             )
         }

@@ -14,6 +14,7 @@ import dev.mobilekit.core.LatencyWindow
 import dev.mobilekit.core.ModelChoice
 import dev.mobilekit.core.ModelState
 import dev.mobilekit.core.ModelWorker
+import dev.mobilekit.core.Runtimes
 import dev.mobilekit.core.Stats
 import dev.mobilekit.core.Translator
 import java.util.Locale
@@ -81,10 +82,11 @@ class TranslateViewModel(
                 .onSuccess { b ->
                     bundle = b
                     beamAvailable = b.manifest.translation?.beamSearch == true
-                    choices = Choices.of(b.manifest, listOf("tflite"))
+                    // LiteRT and ExecuTorch (XNNPACK) pairs, each encoder + decoder step one unit; Core ML delegate .pte are Apple-only.
+                    choices = Choices.forApp(b.manifest, Runtimes.ANDROID)
                     val first = choices.firstOrNull()
                     if (first == null) {
-                        state = ModelState.Failed("Bundle '${b.manifest.name}' has no TFLite encoder/decoder pair: re-export with the tflite target.")
+                        state = ModelState.Failed(Choices.noneMessage(b.manifest, Runtimes.ANDROID))
                     } else {
                         select(first)
                     }
@@ -105,7 +107,7 @@ class TranslateViewModel(
         state = ModelState.Loading("${choice.target} ${choice.variant}")
         worker.loadChoice(choice, { it.backend }, {
             steps = LatencyWindow(capacity = 1000)
-            val (translator, backend) = TfliteSeq2SeqRunner.translator(b, choice, gpu)
+            val (translator, backend) = Translators.load(b, choice, gpu)
             LoadedTranslator(translator, backend)
         }) { s ->
             if (selected == choice && preferGpu == gpu) state = s // else a newer choice is loading
@@ -115,6 +117,9 @@ class TranslateViewModel(
     fun setGpu(gpu: Boolean) {
         selected?.let { select(it, gpu) }
     }
+
+    /** Whether the GPU switch applies: LiteRT has a GPU delegate; the ExecuTorch AAR runs `.pte` on the CPU (XNNPACK). */
+    val gpuApplies: Boolean get() = selected?.target == "tflite"
 
     fun translate() {
         if (state !is ModelState.Ready || input.isBlank()) return

@@ -49,6 +49,8 @@ data class Artifact(
     val hostP50Ms: Double? = null,
     /** For a translation graph: the host's mean decoder time per token (`decoding.ms_per_token`). */
     val hostMsPerToken: Double? = null,
+    /** The delegate an ExecuTorch program was lowered to (`details.backend`: XnnpackBackend, CoreMLBackend). */
+    val backend: String? = null,
 ) {
     val usable: Boolean get() = status != "failed" && path.isNotEmpty()
 
@@ -188,6 +190,7 @@ class BundleManifest(
                 statusReason = m.optStr("status_reason") ?: m.optStr("error"),
                 hostP50Ms = ((m["latency_ms"] as? Map<*, *>)?.get("p50") as? Number)?.toDouble(),
                 hostMsPerToken = ((m["decoding"] as? Map<*, *>)?.get("ms_per_token") as? Number)?.toDouble(),
+                backend = (m["details"] as? Map<*, *>)?.get("backend") as? String,
             )
         }
 

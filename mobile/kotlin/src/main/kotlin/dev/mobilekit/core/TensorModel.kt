@@ -15,6 +15,23 @@ class TensorData private constructor(
         floats ?: ints?.let { FloatArray(it.size) { i -> it[i].toFloat() } }
             ?: longs!!.let { FloatArray(it.size) { i -> it[i].toFloat() } }
 
+    /** Integer ids as ints (a float tensor is refused: ids are never rounded from floats). */
+    fun asInts(): IntArray =
+        ints ?: longs?.let { l -> IntArray(l.size) { i -> l[i].toInt() } }
+            ?: throw ManifestException("a float32 tensor cannot be fed where the manifest declares integer ids")
+
+    /**
+     * These values in [dtype] as the manifest declares it for the receiving tensor: float32 stays
+     * (ids become floats only where floats are declared), int32/int64 ids keep their values.
+     */
+    fun cast(dtype: String): TensorData =
+        when {
+            dtype == this.dtype -> this
+            dtype == "float32" -> f32(asFloats(), shape)
+            dtype == "int32" || dtype == "int64" -> ids(asInts(), shape, dtype)
+            else -> throw ManifestException("unsupported tensor dtype $dtype (float32, int32 or int64)")
+        }
+
     companion object {
         fun f32(
             values: FloatArray,

@@ -23,6 +23,12 @@ data class ModelChoice(
 
     val label: String get() = "$target $variant ($precision, $status)"
 
+    /** The runtime that runs this choice, as the picker names it (LiteRT, ExecuTorch, Core ML). */
+    val runtime: String get() = Runtimes.runtimeOf(target)
+
+    /** The picker's name for this choice: runtime, target and variant ("ExecuTorch · executorch fp32"). */
+    val title: String get() = "$runtime · $target $variant"
+
     /** What the host measured at export, as the manifest says it ("host p50 0.16 ms", "host 0.50 ms/token"). */
     val hostLatency: String
         get() =
@@ -57,8 +63,10 @@ object Choices {
         manifest: BundleManifest,
         targets: List<String>,
         includeUnverified: Boolean = false,
+        platform: String? = null,
     ): List<ModelChoice> {
-        val all = if (manifest.translation != null) pairs(manifest, targets) else singles(manifest, targets)
+        val runs = { a: Artifact -> a.target in targets && a.usable && (platform == null || Runtimes.runsOn(a, platform)) }
+        val all = if (manifest.translation != null) pairs(manifest, runs) else singles(manifest, runs)
         val verified = all.filter { it.verified }
         val shown = if (includeUnverified || verified.isEmpty()) all else verified
         return shown.sortedWith(
@@ -69,19 +77,65 @@ object Choices {
         )
     }
 
+    /**
+     * What the app of [platform] offers: its targets ([Runtimes.appTargets]) without the artifacts
+     * it cannot run there (Core ML delegate `.pte` on Android), pairs as units for translation.
+     */
+    fun forApp(
+        manifest: BundleManifest,
+        platform: String,
+        includeUnverified: Boolean = false,
+    ): List<ModelChoice> = of(manifest, Runtimes.appTargets(platform), includeUnverified, platform)
+
+    /** The one line shown when [forApp] offers nothing: what the bundle has, why it cannot run, what to export. */
+    fun noneMessage(
+        manifest: BundleManifest,
+        platform: String,
+    ): String {
+        val targets = Runtimes.appTargets(platform)
+        val wanted = targets.joinToString(" or ") { "${Runtimes.runtimeOf(it)} ($it)" }
+        val what = if (manifest.translation != null) "encoder/decoder pair" else "artifact"
+        val elsewhere = manifest.artifacts.filter { it.target in targets && it.usable && !Runtimes.runsOn(it, platform) }
+        val failed = manifest.artifacts.filter { it.target in targets && it.status == "failed" }
+        val why =
+            when {
+                elsewhere.isNotEmpty() -> {
+                    ": ${elsewhere.joinToString { it.label }} cannot run here (${Runtimes.delegateElsewhere(elsewhere[0], platform)})"
+                }
+
+                failed.isNotEmpty() -> {
+                    ": ${failed.joinToString { it.label }} failed at export"
+                }
+
+                else -> {
+                    ""
+                }
+            }
+        val fix =
+            if (platform ==
+                Runtimes.ANDROID
+            ) {
+                "re-export with the tflite target or an executorch fp32/fp16/int8 variant"
+            } else {
+                "re-export with the coreml or executorch target"
+            }
+        return "Bundle '${manifest.name}' has no $wanted $what this app can run$why; $fix."
+    }
+
     private fun singles(
         manifest: BundleManifest,
-        targets: List<String>,
+        runs: (Artifact) -> Boolean,
     ): List<ModelChoice> =
         manifest.artifacts
-            .filter { it.target in targets && it.usable && it.graph == null }
+            .filter { runs(it) && it.graph == null }
             .map { ModelChoice(it.target, it.variant, it.precision, it.status, it.hostP50Ms, mapOf(ModelChoice.SINGLE to it)) }
 
     private fun pairs(
         manifest: BundleManifest,
-        targets: List<String>,
+        runs: (Artifact) -> Boolean,
     ): List<ModelChoice> {
-        val usable = manifest.artifacts.filter { it.target in targets && it.usable && it.graph != null }
+        // A pair is dropped whole when either half cannot run here (never an encoder of one variant with another's decoder).
+        val usable = manifest.artifacts.filter { runs(it) && it.graph != null }
         return usable
             .groupBy { it.target to it.variant }
             .mapNotNull { (key, group) ->
