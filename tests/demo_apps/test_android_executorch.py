@@ -235,6 +235,40 @@ def test_the_apps_translation_path_on_a_real_pte_pair_gives_the_golden_ids(pte_t
         assert done["beam2"][-1] == spec["special_tokens"]["eos"] or len(done["beam2"]) == spec["max_target_len"] - 1
 
 
+@pytest.mark.slow
+def test_the_app_offers_exactly_the_pte_that_scaffold_copies(pte_translator, tmp_path):
+    """A copy of the real ExecuTorch translator plus a (fake-bytes) Core ML delegate pair, scaffolded
+    into a stand-in app folder: the .pte pairs the core offers on Android are the .pte files scaffold put there."""
+    import shutil
+
+    from mobilekit.bundle import sha256, write_manifest
+    from mobilekit.scaffold import scaffold
+
+    bundle = tmp_path / "translator"
+    shutil.copytree(pte_translator, bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    for a in [a for a in manifest["artifacts"] if a["target"] == "executorch"]:
+        rel = a["path"].replace(".pte", ".coreml.pte")
+        (bundle / rel).write_bytes(b"not really a Core ML delegate program")
+        manifest["artifacts"].append({**a, "variant": "coreml", "path": rel, "sha256": sha256(bundle / rel),
+                                      "size_bytes": (bundle / rel).stat().st_size,
+                                      "details": {**(a.get("details") or {}), "backend": "CoreMLBackend"}})
+    write_manifest(bundle, manifest)
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "settings.gradle.kts").write_text("// stand-in for android_demo\n")
+    done = scaffold("android", bundle, app)
+    copied = {f for f in done.files if f.endswith(".pte")}
+    assert copied == {"executorch/encoder.pte", "executorch/decoder.pte"}
+    assert any("coreml.pte: the Core ML delegate runs only on Apple platforms" in s for s in done.skipped)
+    scaffolded = json.loads((done.path / "manifest.json").read_text())
+    (tmp_path / "check").mkdir()
+    got = _run_rules(scaffolded, tmp_path / "check")
+    offered = {p for c in got["android"] if c["target"] == "executorch" for p in c["paths"].values()}
+    assert offered == copied
+    assert {p for c in got["ios"] if c["target"] == "executorch" for p in c["paths"].values()} > copied  # iOS takes the Core ML pair too
+
+
 # -- the app's files ------------------------------------------------------------------------------
 
 def _aar_stubs() -> dict[str, str]:
