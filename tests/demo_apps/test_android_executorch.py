@@ -97,6 +97,9 @@ def test_the_core_and_the_python_side_agree_which_pte_runs_where(rules, kind):
     for a in manifest["artifacts"]:
         for platform in ("android", "ios"):
             assert got["elsewhere"][a["path"]][platform] == delegate_elsewhere(a, platform), (a["path"], platform)
+    from mobilekit.scaffold import PLATFORMS
+
+    assert got["app_targets"] == {p: list(PLATFORMS[p].targets) for p in ("android", "ios")}  # what scaffold copies for each app
     refused = {p for p, v in got["elsewhere"].items() if v["android"]}
     assert refused and all(".coreml" in p or ".ane" in p for p in refused)
 

@@ -45,6 +45,7 @@ private fun rules(
         manifest.artifacts.associate { a ->
             a.path to listOf(Runtimes.ANDROID, Runtimes.IOS).associateWith { Runtimes.delegateElsewhere(a, it) }
         }
+    out["app_targets"] = Runtimes.APP_TARGETS
     out["android"] = Choices.forApp(manifest, Runtimes.ANDROID, includeUnverified = true).map { describe(it) }
     out["ios"] = Choices.forApp(manifest, Runtimes.IOS, includeUnverified = true).map { describe(it) }
     val appleOnly =
