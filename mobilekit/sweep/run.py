@@ -203,11 +203,14 @@ def sweep(config: Any = None, *, executor: str = "local", address: str = "auto",
     doc["complete"] = True
     _write(folder, doc)
     try:
-        from ..report_sweep import write_sweep_report
+        import importlib
+
         from .plot import plot
 
         plot(doc, folder / "frontier.png")
-        write_sweep_report(folder)
+        # by name at run time: the report reads sweep results (report_sweep → sweep.run); a static
+        # import back would be a cycle. TODO: let cli_sweep write the report after run() instead.
+        importlib.import_module("mobilekit.report_sweep").write_sweep_report(folder)
     except ImportError:  # matplotlib is optional: the figures are in results.json
         pass
     if export_winner:
