@@ -104,3 +104,11 @@ def transfer(matches: dict[str, Match], anchor: Trace, tr: Trace) -> tuple[dict[
         else:
             kept[t] = m
     return kept, unmatched
+
+
+def inside_layers(unmatched: dict[str, str], tr: Trace) -> dict[str, str]:
+    """Unmatched torch nodes that a layer covers without holding their value (inside a delegate
+    call, which logs only its outputs) say so, with the layer."""
+    where = {n: key for key, names in tr.covers.items() for n in names}
+    return {t: (f"inside {where[t]} ({tr.ops.get(where[t], '')}), which logs only its outputs" if t in where else why)
+            for t, why in unmatched.items()}

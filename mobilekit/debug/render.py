@@ -59,8 +59,12 @@ def explorer_overlay(art: dict) -> dict:
     """Model Explorer node data: each matched tensor (keyed by the artifact's output tensor name)
     coloured by its SNR in dB, red at the threshold and below, green at 60 dB and above."""
     results = {}
+    covers = art.get("covers") or {}
     for r in art["layers"]:
-        results[r["artifact"]] = {"value": round(min(r["snr_db"], 200.0), 2)}
+        # an ExecuTorch layer colours every node of the captured program it covers (a delegate
+        # call's figure is that of its output): open the capture's graph, its nodes are these
+        for key in covers.get(r["artifact"]) or [r["artifact"]]:
+            results[key] = {"value": round(min(r["snr_db"], 200.0), 2)}
     low, high = art["threshold_db"], max(art["threshold_db"] + 1.0, 60.0)
     return {art.get("graph", "main"): {
         "results": results,

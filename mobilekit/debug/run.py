@@ -21,6 +21,7 @@ from ..verify import verdict
 from . import layers as layers_mod
 from . import match
 from .placement import estimate
+from .trace import NotTraceable
 
 SCHEMA = "mobilekit.debug/1"
 DEFAULT_SAMPLES = 8
@@ -34,15 +35,15 @@ def tracer(target: str):
         from .tflite_trace import trace
     elif target == "coreml":
         from .coreml_trace import trace
+    elif target == "executorch":
+        from .executorch_trace import trace
     else:
         return None
     return trace
 
 
-NOT_TRACED = {
-    "executorch": "ExecuTorch intermediates need the program's debug handles and an ETRecord, which the export does not "
-                  "write yet (its delegation report is in `placement`)",
-}
+# targets whose tracer needs the capture (and config) the artifact came from, not just its file
+NEEDS_CAPTURE = {"executorch"}
 
 
 def debug_bundle(bundle: Bundle, cfg: Any, *, artifacts: list[str] | None = None, data: str | None = None,
@@ -73,18 +74,46 @@ def debug_bundle(bundle: Bundle, cfg: Any, *, artifacts: list[str] | None = None
         captured = capture(loaded, spec, Path(work))
         _same_model(bundle, captured, spec, golden_in[:samples], golden_out[:samples])  # with --data too
         tt = torch_values(captured.program, spec, inputs)
-    result = {"schema": SCHEMA, "bundle": str(bundle.path), "samples": len(inputs), "data": data or "golden",
-              "torch_nodes": len(tt.order), "artifacts": {}}
-    anchors: dict[str, Any] = {}
-    for label in chosen:
-        result["artifacts"][label] = _one(bundle, labels[label], tt, inputs, labels, anchors, placement)
+        result = {"schema": SCHEMA, "bundle": str(bundle.path), "samples": len(inputs), "data": data or "golden",
+                  "torch_nodes": len(tt.order), "artifacts": {}}
+        anchors: dict[str, Any] = {}
+        context = _capture_context(cfg, spec, captured.program, chosen, labels, Path(work))
+        for label in chosen:
+            result["artifacts"][label] = _one(bundle, labels[label], tt, inputs, labels, anchors, placement, context)
     return result
+
+
+def _capture_context(cfg, spec, program: Path, chosen: list[str], labels: dict, work: Path) -> dict:
+    """`capture_context` for `mobilekit debug`: the calibration inputs are loaded again from the
+    config, as the export wrote them for the converters."""
+    if not any(labels[c]["target"] in NEEDS_CAPTURE for c in chosen):
+        return {}
+    calibration = None
+    if getattr(cfg.calibration, "data", None) and any(labels[c]["target"] in NEEDS_CAPTURE and labels[c]["variant"] == "int8"
+                                                       for c in chosen):
+        from ..data import load as load_data
+
+        ds = load_data(cfg.calibration.data, spec, key="calibration.data", base_dir=cfg.base_dir, limit=cfg.calibration.limit)
+        calibration = work / "calibration.npz"
+        np.savez(calibration, **ds.inputs)
+    return capture_context(cfg, spec, program, calibration)
+
+
+def capture_context(cfg, spec, program: Path, calibration: Path | None) -> dict:
+    """What a tracer that lowers the artifact again needs (ExecuTorch): the capture, the spec, the
+    target's options and the calibration inputs the export used."""
+    import dataclasses
+
+    opts = cfg.target_options.get("executorch") if hasattr(cfg, "target_options") else None
+    opts = dataclasses.asdict(opts) if dataclasses.is_dataclass(opts) else dict(opts or {})
+    return {"program": Path(program), "spec": spec.to_dict(), "options": opts, "calibration": calibration}
 
 
 SUMMARY_WORST = 3
 
 
-def summarize_failures(bundle_dir: Path, entries: list[dict], torch_trace, samples: list[dict]) -> None:
+def summarize_failures(bundle_dir: Path, entries: list[dict], torch_trace, samples: list[dict],
+                       context: dict | None = None) -> None:
     """At export: each artifact that failed its parity or metric checks gets `debug` — the first
     layer below its threshold and the layers that add the most error — so the manifest says where
     it went wrong (`mobilekit debug` gives every layer)."""
@@ -94,8 +123,10 @@ def summarize_failures(bundle_dir: Path, entries: list[dict], torch_trace, sampl
     for entry in entries:
         if entry.get("status") != "failed" or "parity" not in entry or tracer(entry["target"]) is None:
             continue
+        if entry["target"] in NEEDS_CAPTURE and not context:
+            continue  # the caller gave no capture to lower it again from
         try:
-            art = _one(bundle, entry, torch_trace(), samples, labels, anchors, placement=False)
+            art = _one(bundle, entry, torch_trace(), samples, labels, anchors, placement=False, context=context)
         except Exception as exc:  # a diagnosis must not take the export down; say it failed, in the manifest
             entry["debug"] = {"error": f"{type(exc).__name__}: {str(exc).strip()[:300]}"}
             continue
@@ -130,7 +161,8 @@ def _same_model(bundle: Bundle, captured, spec, inputs: list[dict], golden: list
                                 hint="Pass the config (and weights) the bundle was exported with: --config PATH.")
 
 
-def _one(bundle: Bundle, entry: dict, tt, inputs: list[dict], labels: dict, anchors: dict, placement: bool) -> dict:
+def _one(bundle: Bundle, entry: dict, tt, inputs: list[dict], labels: dict, anchors: dict, placement: bool,
+         context: dict | None = None) -> dict:
     target = entry["target"]
     out: dict[str, Any] = {"target": target, "variant": entry["variant"], "precision": entry.get("precision")}
     path = inside(bundle.path, entry["path"])
@@ -140,13 +172,19 @@ def _one(bundle: Bundle, entry: dict, tt, inputs: list[dict], labels: dict, anch
         out["placement"] = estimate(target, path, entry)
     trace_fn = tracer(target)
     if trace_fn is None:
-        return {**out, "status": "not traced", "reason": NOT_TRACED.get(target, f"no tracer for {target} artifacts")}
+        return {**out, "status": "not traced", "reason": f"no tracer for {target} artifacts"}
     rec = ArtifactRecord.from_dict(entry)
-    tr = trace_fn(path, rec, inputs)
+    try:
+        tr = trace_fn(path, rec, inputs, **(context or {})) if target in NEEDS_CAPTURE else trace_fn(path, rec, inputs)
+    except NotTraceable as exc:
+        return {**out, "status": "not traced", "reason": str(exc)}
     if target == "tflite":
         matches, unmatched = _tflite_matches(bundle, entry, rec, tr, tt, inputs, labels, anchors)
         if matches is None:
             return {**out, "status": "not traced", "reason": unmatched}
+    elif tr.covers:  # ExecuTorch: layers hold torch nodes' values by debug handle (tr.aliases), outputs included
+        matches, unmatched = match.by_name(tt, tr, tt.outputs)
+        unmatched = match.inside_layers(unmatched, tr)
     else:
         matches, unmatched = match.by_name(tt, tr, [t.tensor for t in rec.outputs])
     rows = layers_mod.compare(tt, tr, matches)
@@ -160,7 +198,7 @@ def _one(bundle: Bundle, entry: dict, tt, inputs: list[dict], labels: dict, anch
             "layers": [r.to_dict() for r in rows],
             "unmatched": unmatched,
             "artifact_tensors_unmatched": sorted(set(tr.order) - matched_artifact),
-            "notes": tr.notes}
+            "notes": tr.notes, **({"covers": tr.covers} if tr.covers else {})}
 
 
 def _tflite_matches(bundle, entry, rec, tr, tt, inputs, labels, anchors):

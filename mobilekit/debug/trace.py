@@ -24,6 +24,12 @@ class Trace:
     graph: str = "main"  # the graph's name, as Model Explorer keys node data
     aliases: dict[str, str] = field(default_factory=dict)  # another name of a value → its key in `values`
     notes: list[str] = field(default_factory=list)
+    # a layer that runs many graph nodes as one (an ExecuTorch delegate call) → the nodes it covers
+    covers: dict[str, list[str]] = field(default_factory=dict)
+
+
+class NotTraceable(Exception):
+    """This artifact cannot be traced on this host or in this runtime; the message says why, in one line."""
 
 
 def stack(per_sample: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

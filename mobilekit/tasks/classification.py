@@ -22,7 +22,7 @@ from ..capture import Captured, example_inputs as random_inputs, run_torch
 from ..compress import stage as torch_compress
 from ..config import ExportConfig
 from ..debug import fallback
-from ..debug.run import summarize_failures
+from ..debug.run import capture_context, summarize_failures
 from ..errors import UserError
 from . import classification_checks as judge
 from .classification_checks import FALLBACK_SAMPLES, References
@@ -127,7 +127,8 @@ class Classification:
                                                             drop_from, bundle_dir, work, converted.calibration, torch_trace, progress)
         entries = [e for name in cfg.targets for e in checked.get(name, [])]
         if any(e.get("status") == "failed" and "parity" in e for e in entries):  # say where it went wrong
-            summarize_failures(bundle_dir, entries, torch_trace, refs.inputs[:FALLBACK_SAMPLES])
+            summarize_failures(bundle_dir, entries, torch_trace, refs.inputs[:FALLBACK_SAMPLES],
+                               capture_context(cfg, spec, cap.program, converted.calibration))
         return Judged(entries, {"torch_metric": torch_metric, "degenerate": degenerate})
 
     # -- the bundle ------------------------------------------------------------------------------

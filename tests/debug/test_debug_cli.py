@@ -36,13 +36,13 @@ def test_every_artifact_is_compared_on_real_inputs(result, outliers_bundle):
 
 
 def test_float_artifacts_stay_above_their_threshold_at_every_layer(result):
-    for label in ("onnx/fp32", "tflite/fp32", "coreml/fp16"):
+    for label in ("onnx/fp32", "tflite/fp32", "coreml/fp16", "executorch/fp32"):
         art = result["artifacts"][label]
         assert art["first_below"] is None, (label, art["first_below"])
         assert min(r["snr_db"] for r in art["layers"]) >= art["threshold_db"]
 
 
-@pytest.mark.parametrize("label", ["onnx/int8", "tflite/int8"])
+@pytest.mark.parametrize("label", ["onnx/int8", "tflite/int8", "executorch/int8"])
 def test_broken_int8_is_traced_to_the_layer_that_breaks_it(result, label):
     art = result["artifacts"][label]
     assert art["output_snr_db"] < art["threshold_db"]  # agrees with the export's verdict: it failed
@@ -63,7 +63,7 @@ def test_weight_only_int8_is_traced_to_the_weights_that_read_the_outliers(result
 def test_the_export_recorded_where_each_failure_starts(outliers_bundle):
     manifest = json.loads((outliers_bundle / "manifest.json").read_text())
     by_label = {f"{a['target']}/{a['variant']}": a for a in manifest["artifacts"]}
-    for label in ("onnx/int8", "tflite/int8"):
+    for label in ("onnx/int8", "tflite/int8", "executorch/int8"):
         d = by_label[label]["debug"]
         assert d["first_below"]["torch"] == FIRST_BELOW and d["worst_own"][0]["torch"] == CULPRIT, d
     assert "debug" not in by_label["onnx/fp32"]
@@ -73,6 +73,18 @@ def test_tflite_compressed_file_is_matched_through_its_fp32_sibling(result):
     art = result["artifacts"]["tflite/int8"]
     assert any(r["artifact"].startswith("model") for r in art["layers"])  # onnx2tf's own names
     assert all(isinstance(reason, str) and reason for reason in art["unmatched"].values())
+
+
+def test_executorch_layers_come_from_its_own_runtime_events(result, outliers_bundle):
+    art = result["artifacts"]["executorch/int8"]
+    assert art["runtime"].startswith("executorch ") and "ETDump" in art["runtime"]
+    assert any("byte-identical" in n for n in art["notes"])  # the ETRecord describes the shipped program
+    assert all(r["artifact"].startswith(("delegate@", "kernel@")) for r in art["layers"])
+    covered = {n for names in art["covers"].values() for n in names}
+    assert {r["torch"] for r in art["layers"]} <= covered
+    # nodes inside a delegate call are listed as such, never guessed
+    assert any("inside delegate@" in why for why in art["unmatched"].values())
+    assert art["placement"]["source"].startswith("executorch.devtools")  # exact, from get_delegation_info
 
 
 def test_overlays_name_tensors_of_the_artifact_graph(result, outliers_bundle):
@@ -98,7 +110,7 @@ def test_unknown_artifact_is_one_line_exit_2(outliers_bundle):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: --artifact onnx/int4: the bundle has no such artifact. Choose from: onnx/fp32, onnx/int8, tflite/fp32, "
-        "tflite/int8, coreml/fp16, coreml/int8."]
+        "tflite/int8, coreml/fp16, coreml/int8, executorch/fp32, executorch/int8."]
 
 
 def test_a_config_of_another_model_is_refused(outliers_bundle, tmp_path):
@@ -131,7 +143,7 @@ def test_the_report_plots_each_failed_artifacts_layers(outliers_bundle, tmp_path
     proc = subprocess.run([sys.executable, "-m", "mobilekit", "report", str(copy)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     pngs = {p.name for p in (copy / "report").glob("layers-*.png")}
-    assert pngs == {"layers-onnx-int8.png", "layers-tflite-int8.png", "layers-coreml-int8.png"}
+    assert pngs == {"layers-onnx-int8.png", "layers-tflite-int8.png", "layers-coreml-int8.png", "layers-executorch-int8.png"}
     assert (copy / "report/layers-onnx-int8.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"First below the threshold: {FIRST_BELOW}." in (copy / "report.md").read_text()
 

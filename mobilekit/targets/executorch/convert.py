@@ -171,11 +171,12 @@ class _Half:
         return gm
 
 
-def _partitioner(variant: str, opts):
+def _partitioner(variant: str, opts, per_op: bool = False):
+    """`per_op`: one XNNPACK delegate call per op (`mobilekit debug`'s per-layer view)."""
     if PLANS[variant][2] == "XnnpackBackend":
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
 
-        return XnnpackPartitioner()
+        return XnnpackPartitioner(per_op_mode=True) if per_op else XnnpackPartitioner()
     from ..coreml import _coremltools
 
     ct = _coremltools()  # quietly, and without TensorFlow (coremltools probes for it)
@@ -196,6 +197,14 @@ def _lower(program, partitioner, methods):
     from executorch.exir import to_edge_transform_and_lower
 
     return to_edge_transform_and_lower(program, partitioner=[partitioner], constant_methods=methods or None)
+
+
+def _lower_with_etrecord(program, partitioner, methods):
+    """As `_lower`, keeping what ExecuTorch's Inspector needs (`mobilekit debug`, relower.py)."""
+    from executorch.exir import to_edge_transform_and_lower
+
+    return to_edge_transform_and_lower(program, partitioner=[partitioner], constant_methods=methods or None,
+                                       generate_etrecord=True)
 
 
 def _record(job: ConvertJob, variant: str, path: Path, precision: str, compression: list, details: dict) -> ArtifactRecord:
