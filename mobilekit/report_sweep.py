@@ -51,8 +51,8 @@ def is_sweep_folder(path: str | Path) -> bool:
 def load(folder: str | Path, bundles: tuple[Path, ...] = ()) -> SweepView:
     """results.json of a sweep folder (any mobilekit.sweep/1, old rows included), with the device
     results found for its trials' artifacts (in the trial bundles and `bundles`) attached."""
-    from .sweep import devices
-    from .sweep.run import validate
+    from .sweep.devices import attach
+    from .sweep.results import validate
 
     folder = Path(folder)
     path = folder / RESULTS
@@ -63,7 +63,7 @@ def load(folder: str | Path, bundles: tuple[Path, ...] = ()) -> SweepView:
     except ValueError:
         raise BundleError(f"{path} is not valid JSON", hint="Re-run `mobilekit sweep` to write it again.") from None
     validate(doc, str(path))
-    devices.attach(doc["trials"], folder, tuple(bundles))
+    attach(doc["trials"], folder, tuple(bundles))
     return SweepView(folder, doc, doc["trials"])
 
 

@@ -38,8 +38,9 @@ class _Running:
                     pass
 
 
-def execute(spec: dict, running: _Running | None = None) -> tuple[dict, str]:
-    """Run one trial in its own process; (its row, its log text). A crash is a failed row."""
+def execute(spec: dict, running: _Running | None = None, threads: int | None = None) -> tuple[dict, str]:
+    """Run one trial in its own process; (its row, its log text). A crash is a failed row.
+    `threads`: the trial's share of the cores (OMP_NUM_THREADS), unless the user set it."""
     folder = Path(spec["folder"])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "row.json").unlink(missing_ok=True)
@@ -47,6 +48,8 @@ def execute(spec: dict, running: _Running | None = None) -> tuple[dict, str]:
     spec_path.write_text(json.dumps(spec, indent=1, default=str))
     log = folder / "log.txt"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(spec.get("pythonpath", [])), TF_CPP_MIN_LOG_LEVEL="2")
+    if threads is not None:
+        env.setdefault("OMP_NUM_THREADS", str(threads))
     with open(log, "wb") as out:
         # its own session: a Ctrl-C reaches the driver, which stops the trials itself
         proc = subprocess.Popen([sys.executable, "-m", "mobilekit.sweep.trial", str(spec_path)], stdout=out,
@@ -81,7 +84,10 @@ def run_local(specs: list[dict], workers: int, on_done: Callable[[dict, dict, st
     the running trials and re-raises once the finished ones are handed over."""
     running = _Running()
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    futures = {pool.submit(execute, s, running): s for s in specs}
+    # each trial its share of the cores, as Ray gives a 1-CPU task OMP_NUM_THREADS=1: without it
+    # every trial's torch/TF pools take all cores and 2 workers run slower than Ray's 2 tasks
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    futures = {pool.submit(execute, s, running, threads): s for s in specs}
     try:
         pending = set(futures)
         while pending:

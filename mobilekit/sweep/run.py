@@ -13,17 +13,15 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .. import _validate
 from .. import config as config_mod
 from ..errors import BundleError, ConfigError, UserError
-from . import devices, executors, inputs, pareto, sampler
+from . import devices, executors, inputs, pareto, results, sampler
 from .space import Candidate, grid
 
-SCHEMA = "mobilekit.sweep/1"
 
 
 @dataclass
@@ -125,7 +123,7 @@ def sweep(config: Any = None, *, executor: str = "local", address: str = "auto",
     folder.mkdir(parents=True, exist_ok=True)
     trials = plan(cfg)
     old = {r["fingerprint"]: r for r in _read(folder)}
-    doc = {"schema": SCHEMA, "name": cfg.name, "created_with": _versions(), "space": _validate.to_dict(sw),
+    doc = {"schema": results.SCHEMA, "name": cfg.name, "created_with": _versions(), "space": _validate.to_dict(sw),
            "executor": executor, "wall_seconds": None, "complete": False, "trials": [],
            "frontier": {"size": [], "latency": []}, "select": {"rule": sw.select, "winner": None}}
     result = SweepResult(folder, doc)
@@ -203,14 +201,11 @@ def sweep(config: Any = None, *, executor: str = "local", address: str = "auto",
     doc["complete"] = True
     _write(folder, doc)
     try:
-        import importlib
-
+        from ..report_sweep import write_sweep_report
         from .plot import plot
 
         plot(doc, folder / "frontier.png")
-        # by name at run time: the report reads sweep results (report_sweep → sweep.run); a static
-        # import back would be a cycle. TODO: let cli_sweep write the report after run() instead.
-        importlib.import_module("mobilekit.report_sweep").write_sweep_report(folder)
+        write_sweep_report(folder)
     except ImportError:  # matplotlib is optional: the figures are in results.json
         pass
     if export_winner:
@@ -248,20 +243,6 @@ def _finish(doc: dict, rule: str) -> None:
     doc["select"] = {"rule": rule, "winner": win["id"] if win else None}
 
 
-def schema() -> dict:
-    return json.loads(resources.files("mobilekit.schemas").joinpath("sweep.schema.json").read_text())
-
-
-def validate(doc: dict, where: str) -> None:
-    import jsonschema
-
-    errs = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
-    if errs:
-        at = "/".join(map(str, errs[0].absolute_path)) or "(top)"
-        raise BundleError(f"{where} is not a valid {SCHEMA} file: {at}: {errs[0].message[:160]}",
-                          hint="Delete it to start the sweep afresh.")
-
-
 def _read(folder: Path) -> list[dict]:
     path = folder / "results.json"
     if not path.exists():
@@ -270,7 +251,7 @@ def _read(folder: Path) -> list[dict]:
         doc = json.loads(path.read_text())
     except ValueError:
         raise BundleError(f"{path} is not valid JSON", hint="Delete it to start the sweep afresh.") from None
-    validate(doc, str(path))
+    results.validate(doc, str(path))
     return doc["trials"]
 
 
