@@ -65,6 +65,32 @@ def reuse(old: dict | None, old_root: Path, target: str, fp: str, staging: Path)
     return [{**a, "cached": True} for a in entries]
 
 
+def reuse_passed(old: dict | None, old_root: Path, target: str, fp: str,
+                 staging: Path) -> tuple[list[dict], list[str], list[str]] | None:
+    """A target made from the same inputs whose last run failed some variants: the passed ones
+    are kept (files checked and copied, as `reuse`), and the variants to convert again are
+    returned — the failed ones plus the target's first, which the others derive from (its file
+    is where ONNX-based targets start, and the ONNX target moves it away when not listed) —
+    with the variants' order in the bundle."""
+    if old is None:
+        return None
+    entries = [a for a in old["artifacts"] if a["target"] == target]
+    if not entries or any(a.get("fingerprint") != fp or "graph" in a for a in entries):
+        return None
+    order = list(dict.fromkeys(a["variant"] for a in entries))
+    retry = {a["variant"] for a in entries if a["status"] == "failed"}
+    if not retry or retry >= set(order[1:]):
+        return None  # nothing failed, or nothing worth keeping
+    retry.add(order[0])
+    kept = [a for a in entries if a["variant"] not in retry]
+    for a in kept:
+        src = old_root / a["path"]
+        if not src.exists() or bundle_mod.sha256(src) != a["sha256"]:
+            return None
+    copy_forward(old_root, kept, staging, extra=())
+    return [{**a, "cached": True} for a in kept], [v for v in order if v in retry], order
+
+
 # -- before capture: is the whole export unchanged? --------------------------------------------
 
 def source_hash(model, files=()) -> str:

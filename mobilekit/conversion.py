@@ -55,8 +55,12 @@ def job(name: str, cfg: ExportConfig, spec: ModelSpec, captured: Captured, bundl
     )
 
 
-def convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Path | None, progress: Progress) -> list[WorkerResult]:
-    """Start every target in its own worker; those that start from ONNX wait for it."""
+def convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Path | None, progress: Progress,
+                variants: dict[str, list[str]] | None = None) -> list[WorkerResult]:
+    """Start every target in its own worker; those that start from ONNX wait for it. `variants`:
+    targets that convert only these of their variants (a retry; the rest were kept), each with
+    its own log so the kept artifacts' log stays theirs."""
+    variants = variants or {}
     vers = versions(tgts)
     logs = bundle_dir / "logs"
     first = [n for n, tg in tgts.items() if not tg.needs_onnx]
@@ -68,7 +72,9 @@ def convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Pa
     def start(name: str, out_dir: Path, onnx: Path | None) -> RunningWorker:
         progress.stage("convert", name)
         jb = job(name, cfg, spec, captured, out_dir, work, onnx, cal, vers)
-        return RunningWorker(jb, logs / f"{name}.log", cfg.timeout_for(name))
+        if name in variants:
+            jb.options = {**jb.options, "variants": variants[name]}
+        return RunningWorker(jb, logs / (f"{name}.retry.log" if name in variants else f"{name}.log"), cfg.timeout_for(name))
 
     def finish(w: RunningWorker) -> WorkerResult:
         r = w.wait()

@@ -114,6 +114,8 @@ def _convert(task: Task, prep: Prepared, captured: dict[str, Captured], refs: An
     cal = task.calibration(prep, work)
     fps = task.fingerprints(prep, captured, refs)
     cached: dict[str, list[dict]] = {}
+    retry: dict[str, list[str]] = {}  # target → the variants converted again (the others passed last time)
+    order: dict[str, list[str]] = {}  # ... and the order its variants are listed in
     if fps is not None:
         old = None if force else cache.previous_manifest(dest)
         for name in tgts:
@@ -121,16 +123,23 @@ def _convert(task: Task, prep: Prepared, captured: dict[str, Captured], refs: An
             if reused is not None:
                 cached[name] = reused
                 progress.done(f"convert {name}", f"unchanged: reused {len(reused)} artifact(s) from the previous bundle")
-    todo = {n: tg for n, tg in tgts.items() if n not in cached}
+                continue
+            partial = cache.reuse_passed(old, dest, name, fps[name], bundle_dir) if prep.single else None
+            if partial is not None:
+                cached[name], retry[name], order[name] = partial
+                progress.done(f"convert {name}", f"unchanged: reused {len(partial[0])} passed artifact(s); converting "
+                                                 f"{', '.join(partial[1])} again")
+    todo = {n: tg for n, tg in tgts.items() if n not in cached or n in retry}
     results = {}
     for name, graph in prep.graphs.items():
         if not todo:
             results[name] = []
         elif prep.single:  # artifacts keep their target's own names, straight into the bundle
-            results[name] = conversion.convert_all(cfg, graph.spec, todo, captured[name], bundle_dir, work, cal, progress)
+            results[name] = conversion.convert_all(cfg, graph.spec, todo, captured[name], bundle_dir, work, cal, progress,
+                                                   variants=retry)
         else:
             results[name] = _convert_graph(cfg, name, graph.spec, todo, captured[name], bundle_dir, work / name, cal, progress)
-    return Converted(results, cached, fps, cal)
+    return Converted(results, cached, fps, cal, order)
 
 
 def _convert_graph(cfg, graph: str, spec, tgts, captured: Captured, bundle_dir: Path, gwork: Path, cal, progress) -> list:

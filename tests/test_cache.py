@@ -35,6 +35,37 @@ def test_unchanged_targets_are_reused_and_only_the_changed_one_converts(tmp_path
     assert not any(a.get("cached") for a in forced.artifacts)
 
 
+def test_a_failed_variant_is_converted_again_and_the_passed_ones_are_kept(tmp_path):
+    """A bundle whose last run failed one variant (its manifest says so, as a crashed converter or
+    a missed check would leave it): the re-export converts that variant (and the target's first,
+    which the others derive from) and keeps the rest of the target and the other targets."""
+    import json
+
+    cfg = tiny_models.config(tmp_path, targets=["onnx", "tflite"], onnx={"variants": ["fp32", "fp16", "int8-dynamic"]},
+                             tflite={"variants": ["fp32"]})
+    first = mobilekit.export(config=cfg)
+    manifest_path = first.path / "manifest.json"
+    doc = json.loads(manifest_path.read_text())
+    fp16 = next(a for a in doc["artifacts"] if a["target"] == "onnx" and a["variant"] == "fp16")
+    fp16.update(status="failed", error="the converter crashed (left by an earlier run)")
+    manifest_path.write_text(json.dumps(doc))
+    onnx_log = (first.path / "logs/onnx.log").read_bytes()
+
+    again = mobilekit.export(config=cfg)
+    by = {f"{a['target']}/{a['variant']}": a for a in again.artifacts}
+    assert list(by) == ["onnx/fp32", "onnx/fp16", "onnx/int8-dynamic", "tflite/fp32"]  # the bundle's order
+    assert by["onnx/int8-dynamic"].get("cached") and by["tflite/fp32"].get("cached")
+    assert not by["onnx/fp16"].get("cached") and by["onnx/fp16"]["status"] == "verified"
+    assert not by["onnx/fp32"].get("cached") and by["onnx/fp32"]["status"] == "verified"
+    first_by = {f"{a['target']}/{a['variant']}": a for a in first.artifacts}
+    assert by["onnx/int8-dynamic"]["sha256"] == first_by["onnx/int8-dynamic"]["sha256"]
+    assert (again.path / by["onnx/int8-dynamic"]["path"]).exists() and (again.path / by["onnx/fp32"]["path"]).exists()
+    assert by["onnx/fp16"]["log"] == "logs/onnx.retry.log" and (again.path / "logs/onnx.log").read_bytes() == onnx_log
+    assert "capture" in again.manifest["stages"]  # a failed artifact is never reused before capture
+    third = mobilekit.export(config=cfg)  # everything passed now: the whole bundle is reused
+    assert all(a.get("cached") for a in third.artifacts) and "capture" not in third.manifest["stages"]
+
+
 def test_a_tampered_cached_file_is_not_reused(tmp_path):
     cfg = tiny_models.config(tmp_path)
     first = mobilekit.export(config=cfg)

@@ -73,6 +73,7 @@ class Converted:
     cached: dict[str, list[dict]] = field(default_factory=dict)  # target → reused manifest entries
     fingerprints: dict[str, str] | None = None  # target → what its artifacts were made from
     calibration: Path | None = None
+    variant_order: dict[str, list[str]] = field(default_factory=dict)  # target → its variants' order, where some were kept
 
 
 @dataclass(frozen=True)

@@ -120,8 +120,12 @@ class Classification:
         checked: dict[str, list[dict]] = dict(converted.cached)
         torch_trace = judge.lazy_torch_trace(cap, spec, refs)
         for res in converted.results[SINGLE]:
-            checked[res.target] = judge.check_result(res, tgts[res.target], cfg, spec, refs, st.eval_data, drop_from, bundle_dir,
-                                                     progress, degenerate)
+            # a retry of some variants: the kept ones (cached) and the new ones, in the old order
+            kept = converted.cached.get(res.target, [])
+            new = judge.check_result(res, tgts[res.target], cfg, spec, refs, st.eval_data, drop_from, bundle_dir, progress,
+                                     degenerate)
+            order = converted.variant_order.get(res.target, [])
+            checked[res.target] = sorted(kept + new, key=lambda e: order.index(e["variant"]) if e["variant"] in order else len(order))
             if cfg.compression.fallback == "auto" and any(fallback.wants(e) for e in checked[res.target]):
                 checked[res.target] = judge.fallback_rounds(checked[res.target], res, tgts[res.target], cfg, spec, refs, st.eval_data,
                                                             drop_from, bundle_dir, work, converted.calibration, torch_trace, progress)
