@@ -21,9 +21,16 @@ PACKAGE = "MobileKitCore"
 # The package's products the app links: the pure core, and the Core ML side shared with the harness.
 PRODUCTS = ("MobileKitCore", "MobileKitCoreML")
 PACKAGE_PATH = "../mobile/swift"  # the Swift core shared with the iOS benchmark harness
+# The ExecuTorch Swift package, pinned as the iOS harness pins it (templates/harness/ios/Package.swift):
+# prebuilt binaries on branch swiftpm-<version>; it needs iOS 17. The runtime, both backends the
+# demo's `.pte` use (XNNPACK, the Core ML delegate) and the kernels they call.
+EXECUTORCH = "executorch"
+EXECUTORCH_URL = "https://github.com/pytorch/executorch.git"
+EXECUTORCH_BRANCH = "swiftpm-1.0.1"
+EXECUTORCH_PRODUCTS = ("executorch", "backend_xnnpack", "backend_coreml", "kernels_optimized", "kernels_quantized")
 DEPLOYMENT_TARGET = "17.0"
 BUNDLE_ID = "dev.mobilekit.MobileKitDemo"
-GROUP_ORDER = ("Camera", "Translate", "Models")  # source subfolders shown as groups
+GROUP_ORDER = ("Camera", "Translate", "ExecuTorch", "Models")  # source subfolders shown as groups
 IPAD_ORIENTATIONS = ("UIInterfaceOrientationPortrait", "UIInterfaceOrientationPortraitUpsideDown",
                      "UIInterfaceOrientationLandscapeLeft", "UIInterfaceOrientationLandscapeRight")
 
@@ -149,6 +156,9 @@ def target_settings() -> dict[str, str | list[str]]:
         "IPHONEOS_DEPLOYMENT_TARGET": DEPLOYMENT_TARGET,
         "LD_RUNPATH_SEARCH_PATHS": ["$(inherited)", "@executable_path/Frameworks"],
         "MARKETING_VERSION": "1.0",
+        # ExecuTorch's backends and kernels register from static initializers: load every symbol of
+        # its static libraries (as its docs say, and as the harness links), or they are dropped.
+        "OTHER_LDFLAGS": ["$(inherited)", "-all_load"],
         "PRODUCT_BUNDLE_IDENTIFIER": BUNDLE_ID,
         "PRODUCT_NAME": "$(TARGET_NAME)",
         "SWIFT_EMIT_LOC_STRINGS": "YES",
@@ -169,8 +179,12 @@ def generate(root: Path = ROOT) -> str:
     product = oid(APP, "product")
     phases = {name: oid(APP, "phase", name) for name in ("Sources", "Frameworks", "Resources")}
     package_ref = oid(PACKAGE, "ref")
-    product_deps = {name: oid(name, "product") for name in PRODUCTS}
-    product_builds = {name: oid(name, "build") for name in PRODUCTS}
+    executorch_ref = oid(EXECUTORCH, "ref")
+    linked = PRODUCTS + EXECUTORCH_PRODUCTS
+    product_deps = {name: oid(name, "product") for name in linked}
+    product_builds = {name: oid(name, "build") for name in linked}
+    local_comment = f'XCLocalSwiftPackageReference "{PACKAGE}"'
+    remote_comment = f'XCRemoteSwiftPackageReference "{EXECUTORCH}"'
 
     w.add("PBXFileReference", product, f"{APP}.app", [
         ("explicitFileType", "wrapper.application"), ("includeInIndex", "0"), ("path", f"{APP}.app"),
@@ -203,7 +217,7 @@ def generate(root: Path = ROOT) -> str:
             w.add("PBXBuildFile", build, f"{name} in Resources", [("fileRef", ref(fref, name))], one_line=True)
             resources.append(ref(build, f"{name} in Resources"))
 
-    for name in PRODUCTS:
+    for name in linked:
         w.add("PBXBuildFile", product_builds[name], f"{name} in Frameworks", [("productRef", ref(product_deps[name], name))],
               one_line=True)
 
@@ -223,7 +237,7 @@ def generate(root: Path = ROOT) -> str:
     w.add("PBXSourcesBuildPhase", phases["Sources"], "Sources",
           common + [("files", lst(sources)), ("runOnlyForDeploymentPostprocessing", "0")])
     w.add("PBXFrameworksBuildPhase", phases["Frameworks"], "Frameworks",
-          common + [("files", lst([ref(product_builds[n], f"{n} in Frameworks") for n in PRODUCTS])),
+          common + [("files", lst([ref(product_builds[n], f"{n} in Frameworks") for n in linked])),
                     ("runOnlyForDeploymentPostprocessing", "0")])
     w.add("PBXResourcesBuildPhase", phases["Resources"], "Resources",
           common + [("files", lst(resources)), ("runOnlyForDeploymentPostprocessing", "0")])
@@ -243,11 +257,13 @@ def generate(root: Path = ROOT) -> str:
         ("buildConfigurations", lst(configs["target"])), ("defaultConfigurationIsVisible", "0"),
         ("defaultConfigurationName", "Release")])
 
-    w.add("XCLocalSwiftPackageReference", package_ref, f'XCLocalSwiftPackageReference "{PACKAGE}"',
-          [("relativePath", PACKAGE_PATH)])
-    for name in PRODUCTS:
-        w.add("XCSwiftPackageProductDependency", product_deps[name], name, [
-            ("package", ref(package_ref, f'XCLocalSwiftPackageReference "{PACKAGE}"')), ("productName", name)])
+    w.add("XCLocalSwiftPackageReference", package_ref, local_comment, [("relativePath", PACKAGE_PATH)])
+    w.add("XCRemoteSwiftPackageReference", executorch_ref, remote_comment, [
+        ("repositoryURL", q(EXECUTORCH_URL)),
+        ("requirement", f"{{\n\t\t\t\tbranch = {q(EXECUTORCH_BRANCH)};\n\t\t\t\tkind = branch;\n\t\t\t}}")])
+    for name in linked:
+        package = ref(package_ref, local_comment) if name in PRODUCTS else ref(executorch_ref, remote_comment)
+        w.add("XCSwiftPackageProductDependency", product_deps[name], name, [("package", package), ("productName", name)])
 
     w.add("PBXNativeTarget", target, APP, [
         ("buildConfigurationList", ref(target_list, f'Build configuration list for PBXNativeTarget "{APP}"')),
@@ -255,7 +271,7 @@ def generate(root: Path = ROOT) -> str:
         ("buildRules", lst([])),
         ("dependencies", lst([])),
         ("name", APP),
-        ("packageProductDependencies", lst([ref(product_deps[n], n) for n in PRODUCTS])),
+        ("packageProductDependencies", lst([ref(product_deps[n], n) for n in linked])),
         ("productName", APP),
         ("productReference", ref(product, f"{APP}.app")),
         ("productType", q("com.apple.product-type.application")),
@@ -272,7 +288,7 @@ def generate(root: Path = ROOT) -> str:
         ("hasScannedForEncodings", "0"),
         ("knownRegions", lst(["en", "Base"])),
         ("mainGroup", main_group),
-        ("packageReferences", lst([ref(package_ref, f'XCLocalSwiftPackageReference "{PACKAGE}"')])),
+        ("packageReferences", lst([ref(package_ref, local_comment), ref(executorch_ref, remote_comment)])),
         ("productRefGroup", ref(products_group, "Products")),
         ("projectDirPath", q("")),
         ("projectRoot", q("")),

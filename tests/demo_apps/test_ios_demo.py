@@ -157,17 +157,19 @@ def test_project_compiles_exactly_the_swift_files_on_disk(project):
 def test_the_app_target_links_the_local_core_package(project):
     target = next(t for t in objects(project, "PBXNativeTarget") if t.name == "MobileKitDemo")
     deps = [project.objects[d] for d in target.packageProductDependencies]
-    assert [(d.isa, d.productName) for d in deps] == [("XCSwiftPackageProductDependency", "MobileKitCore"),
-                                                      ("XCSwiftPackageProductDependency", "MobileKitCoreML")]
-    assert deps[0].package == deps[1].package  # both products of the one local package
-    package = project.objects[deps[0].package]
-    assert package.isa == "XCLocalSwiftPackageReference"
+    local = [d for d in deps if project.objects[d.package].isa == "XCLocalSwiftPackageReference"]
+    assert [(d.isa, d.productName) for d in local] == [("XCSwiftPackageProductDependency", "MobileKitCore"),
+                                                       ("XCSwiftPackageProductDependency", "MobileKitCoreML")]
+    assert local[0].package == local[1].package  # both products of the one local package
+    package = project.objects[local[0].package]
     assert (IOS / package.relativePath / "Package.swift").is_file()
     root = project.objects[project.rootObject]
     assert package.get_id() in root.packageReferences
+    # every linked product is in the Frameworks phase, in order (the ExecuTorch ones: test_ios_executorch.py)
     frameworks = next(project.objects[p] for p in target.buildPhases
                       if project.objects[p].isa == "PBXFrameworksBuildPhase")
     assert [project.objects[b].productRef for b in frameworks.files] == [d.get_id() for d in deps]
+    assert {project.objects[d.package].isa for d in deps} == {"XCLocalSwiftPackageReference", "XCRemoteSwiftPackageReference"}
 
 
 def test_build_settings(project):

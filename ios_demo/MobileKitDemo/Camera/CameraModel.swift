@@ -3,13 +3,15 @@ import CoreVideo
 import Foundation
 import MobileKitCore
 
-/// The Camera screen's state, on the main actor. The classifier (variant and compute units
-/// chosen by the user) lives on its own queue (FrameClassifier), which is also the queue the
-/// camera delivers frames on; results come back here as plain values.
+/// The Camera screen's state, on the main actor. The classifier (a Core ML or ExecuTorch choice,
+/// and for Core ML the compute units, picked by the user) lives on its own queue
+/// (FrameClassifier), which is also the queue the camera delivers frames on; results come back
+/// here as plain values.
 @MainActor
 final class CameraModel: ObservableObject {
     @Published var computeUnits: ComputeUnitsOption = .all
-    @Published var variant = ""
+    /// The picked choice's id (target/variant: the same variant may exist for both runtimes).
+    @Published var choiceID = ""
     @Published private(set) var choices: [ModelChoice] = []
     @Published private(set) var loaded: ModelChoice?
     @Published private(set) var predictions: [Prediction] = []
@@ -59,19 +61,19 @@ final class CameraModel: ObservableObject {
         camera.stop()
     }
 
-    /// (Re)loads the classifier for the current variant and compute units, on the worker.
+    /// (Re)loads the classifier for the current choice (and compute units, for Core ML), on the worker.
     func reload() {
         error = nil
         do {
             let bundle = try self.bundle ?? AppBundle.load(manifestPath: BundlePaths.digitsManifest)
             self.bundle = bundle
-            choices = ModelChoices.classifiers(bundle.manifest, target: "coreml")
-            guard let choice = ModelChoices.preferred(choices, wanted: variant) else {
-                throw DemoError.noArtifact("classifier")
+            choices = ModelChoices.appClassifiers(bundle.manifest)
+            guard let choice = ModelChoices.preferred(choices, wanted: choiceID) else {
+                throw DemoError.badModel(ModelChoices.noneMessage(bundle.manifest, what: "classifier"))
             }
-            if variant != choice.variant { variant = choice.variant }
+            if choiceID != choice.id { choiceID = choice.id }
             modelSize = bundle.manifest.imageInput.map { (width: $0.width, height: $0.height) }
-            status = "Loading \(choice.variant)…"
+            status = "Loading \(choice.runtimeLabel) \(choice.variant)…"
             loaded = nil
             deviceLatency = nil
             worker.load(choice, bundle: bundle, units: computeUnits.units)
@@ -80,6 +82,9 @@ final class CameraModel: ObservableObject {
         }
     }
 
+    /// The picked choice (before it has loaded).
+    var selected: ModelChoice? { choices.first { $0.id == choiceID } }
+
     private func apply(_ event: FrameEvent) {
         switch event {
         case .camera(let state):
@@ -87,7 +92,8 @@ final class CameraModel: ObservableObject {
         case .loaded(let choice, let loadMs):
             loaded = choice
             error = nil
-            status = "\(choice.variant) · \(computeUnits.title) · loaded in \(Int(loadMs)) ms"
+            let units = choice.runtime == .coreML ? " · \(computeUnits.title)" : ""  // ExecuTorch: fixed by the export
+            status = "\(choice.runtimeLabel) \(choice.variant)\(units) · loaded in \(Int(loadMs)) ms"
         case .loadFailed(let message):
             loaded = nil
             show(message)

@@ -2,7 +2,7 @@ import MobileKitCore
 import SwiftUI
 
 /// Live classification: the camera picture with a box around exactly what the model sees, the
-/// top labels, the variant (target, precision, status, host p50 beside this device's p50/p90).
+/// top labels, the choice (runtime, target, precision, status, host p50 beside this device's p50/p90).
 struct CameraScreen: View {
     @StateObject private var model = CameraModel()
 
@@ -21,7 +21,7 @@ struct CameraScreen: View {
         .onAppear { model.appear() }
         .onDisappear { model.disappear() }
         .onChange(of: model.computeUnits) { model.reload() }
-        .onChange(of: model.variant) { old, new in
+        .onChange(of: model.choiceID) { old, new in
             if !old.isEmpty && old != new { model.reload() }
         }
     }
@@ -99,18 +99,23 @@ struct CameraScreen: View {
         }
     }
 
+    /// The runtime switch is the choice itself: Core ML and ExecuTorch (XNNPACK or the Core ML
+    /// delegate) choices are listed together, each with its runtime. Compute units apply to
+    /// Core ML only (an ExecuTorch program's backend is fixed when it is exported).
     private var settings: some View {
         HStack {
-            Picker("Compute units", selection: $model.computeUnits) {
-                ForEach(ComputeUnitsOption.allCases) { option in
-                    Text(option.title).tag(option)
+            if model.selected?.runtime == .coreML {
+                Picker("Compute units", selection: $model.computeUnits) {
+                    ForEach(ComputeUnitsOption.allCases) { option in
+                        Text(option.title).tag(option)
+                    }
                 }
+                .pickerStyle(.segmented)
             }
-            .pickerStyle(.segmented)
             if model.choices.count > 1 {
-                Picker("Variant", selection: $model.variant) {
+                Picker("Model", selection: $model.choiceID) {
                     ForEach(model.choices) { c in
-                        Text("\(c.variant) · \(c.precision)\(c.verified ? "" : " (\(c.status))")").tag(c.variant)
+                        Text(ModelChoices.title(c)).tag(c.id)
                     }
                 }
                 .pickerStyle(.menu)

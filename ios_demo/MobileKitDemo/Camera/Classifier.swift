@@ -5,10 +5,10 @@ import MobileKitCore
 import MobileKitCoreML
 import Vision
 
-/// One Core ML image classifier from a bundle. Models with an image input (what mobilekit's
+/// One Core ML image classifier from a bundle (the Core ML runtime's FrameModel). Models with an image input (what mobilekit's
 /// coreml target exports: ImageType with the manifest's scale/bias) run through Vision, which
 /// scales and crops the frame; models with a tensor input get the core's preprocessing.
-final class Classifier {
+final class Classifier: FrameModel {
     let labels: [String]
     private let model: MLModel
     private let request: VNCoreMLRequest?

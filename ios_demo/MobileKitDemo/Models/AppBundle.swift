@@ -11,7 +11,7 @@ enum DemoError: LocalizedError, Sendable {
         case .missingBundle(let path):
             return "No bundle at \(path). Run `mobilekit scaffold ios --bundle dist/<name>` and rebuild."
         case .noArtifact(let what):
-            return "The bundle has no usable Core ML \(what). Export it with the coreml target."
+            return "The choice has no \(what)."
         case .badModel(let why):
             return why
         }
@@ -33,11 +33,6 @@ struct AppBundle: Sendable {
     /// A bundle-relative path from the manifest.
     func url(_ relative: String) -> URL {
         root.appendingPathComponent(relative)
-    }
-
-    /// The Core ML artifacts (target "coreml", not failed), optionally of one graph.
-    func coreMLArtifacts(graph: String? = nil) -> [Artifact] {
-        manifest.artifacts(target: "coreml", graph: graph)
     }
 
     func labels() -> [String] {

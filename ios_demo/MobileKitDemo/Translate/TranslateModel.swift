@@ -15,7 +15,8 @@ final class TranslateModel: ObservableObject {
     static let placeholder = "the cat eats an apple."
     @Published var input = TranslateModel.placeholder
     @Published var computeUnits: ComputeUnitsOption = .all
-    @Published var variant = ""
+    /// The picked pair's id (target/variant).
+    @Published var choiceID = ""
     /// 1 = greedy; the choices come from the loaded bundle's manifest.
     @Published var beamWidth = 1
     @Published private(set) var beamWidths: [Int] = [1]
@@ -34,6 +35,9 @@ final class TranslateModel: ObservableObject {
     private let worker = TranslateWorker()
     private var loadGeneration = 0
 
+    /// The picked pair (before it has loaded).
+    var selected: ModelChoice? { choices.first { $0.id == choiceID } }
+
     func reload() {
         loadGeneration += 1
         let generation = loadGeneration
@@ -44,13 +48,13 @@ final class TranslateModel: ObservableObject {
         do {
             let bundle = try AppBundle.load(manifestPath: BundlePaths.translatorManifest)
             guard let spec = bundle.manifest.translation else { throw DemoError.badModel("Not a translation bundle.") }
-            choices = ModelChoices.seq2seqPairs(bundle.manifest, target: "coreml")
-            guard let choice = ModelChoices.preferred(choices, wanted: variant) else {
-                throw DemoError.noArtifact("encoder and decoder of one variant")
+            choices = ModelChoices.appPairs(bundle.manifest)
+            guard let choice = ModelChoices.preferred(choices, wanted: choiceID) else {
+                throw DemoError.badModel(ModelChoices.noneMessage(bundle.manifest, what: "encoder/decoder pair"))
             }
-            if variant != choice.variant { variant = choice.variant }
+            if choiceID != choice.id { choiceID = choice.id }
             let units = computeUnits.units
-            let unitsTitle = computeUnits.title
+            let unitsTitle = choice.runtime == .coreML ? " · \(computeUnits.title)" : ""  // ExecuTorch: fixed by the export
             Task {
                 do {
                     let made = try await worker.load(choice, bundle: bundle, spec: spec, units: units)
@@ -61,7 +65,7 @@ final class TranslateModel: ObservableObject {
                     if !beamWidths.contains(beamWidth) { beamWidth = 1 }
                     ready = true
                     stepLatency = nil
-                    status = "\(bundle.manifest.name) \(choice.variant) · \(unitsTitle)"
+                    status = "\(bundle.manifest.name) · \(choice.runtimeLabel) \(choice.variant)\(unitsTitle)"
                     if input == Self.placeholder, let golden = spec.golden, let text = Self.firstSample(bundle.url(golden)) {
                         input = text  // a sentence the model knows
                     }

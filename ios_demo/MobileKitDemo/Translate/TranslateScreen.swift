@@ -37,15 +37,19 @@ struct TranslateScreen: View {
                     }
                 }
                 Section("Model") {
-                    Picker("Compute units", selection: $model.computeUnits) {
-                        ForEach(ComputeUnitsOption.allCases) { option in
-                            Text(option.title).tag(option)
+                    if model.choices.count > 1 {
+                        // the runtime switch: Core ML and ExecuTorch pairs listed together, each with its runtime
+                        Picker("Encoder + decoder", selection: $model.choiceID) {
+                            ForEach(model.choices) { c in
+                                Text(ModelChoices.title(c)).tag(c.id)
+                            }
                         }
                     }
-                    if model.choices.count > 1 {
-                        Picker("Variant (encoder + decoder)", selection: $model.variant) {
-                            ForEach(model.choices) { c in
-                                Text("\(c.variant) · \(c.precision)\(c.verified ? "" : " (\(c.status))")").tag(c.variant)
+                    if model.selected?.runtime == .coreML {
+                        // an ExecuTorch program's backend is fixed when it is exported
+                        Picker("Compute units", selection: $model.computeUnits) {
+                            ForEach(ComputeUnitsOption.allCases) { option in
+                                Text(option.title).tag(option)
                             }
                         }
                     }
@@ -81,7 +85,7 @@ struct TranslateScreen: View {
         }
         .onAppear { if !model.ready { model.reload() } }
         .onChange(of: model.computeUnits) { model.reload() }
-        .onChange(of: model.variant) { old, new in
+        .onChange(of: model.choiceID) { old, new in
             if !old.isEmpty && old != new { model.reload() }
         }
     }

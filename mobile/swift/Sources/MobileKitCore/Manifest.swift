@@ -80,6 +80,8 @@ public struct Artifact: Codable, Equatable, Sendable {
     public var statusReason: String?
     /// The host benchmark's median, when the export measured one (`latency_ms.p50`).
     public var hostP50Ms: Double?
+    /// ExecuTorch programs: the backend the export delegated to (`details.backend`, e.g. "CoreMLBackend").
+    public var backend: String?
 
     enum CodingKeys: String, CodingKey {
         case target, variant, path, sha256, status, layout, precision, graph, inputs, outputs
@@ -87,10 +89,15 @@ public struct Artifact: Codable, Equatable, Sendable {
         case sizeBytes = "size_bytes"
         case statusReason = "status_reason"
         case latencyMs = "latency_ms"
+        case details
     }
 
     struct HostLatency: Decodable {
         var p50: Double?
+    }
+
+    struct Details: Codable {
+        var backend: String?
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -109,6 +116,7 @@ public struct Artifact: Codable, Equatable, Sendable {
         try c.encode(outputs, forKey: .outputs)
         try c.encodeIfPresent(statusReason, forKey: .statusReason)
         try c.encodeIfPresent(hostP50Ms.map { ["p50": $0] }, forKey: .latencyMs)
+        try c.encodeIfPresent(backend.map { Details(backend: $0) }, forKey: .details)
     }
 
     public init(from decoder: Decoder) throws {
@@ -128,6 +136,7 @@ public struct Artifact: Codable, Equatable, Sendable {
         statusReason = try c.decodeIfPresent(String.self, forKey: .statusReason)
         // Informational only: a latency object of another shape never makes the manifest unreadable.
         hostP50Ms = (try? c.decodeIfPresent(HostLatency.self, forKey: .latencyMs))?.p50
+        backend = (try? c.decodeIfPresent(Details.self, forKey: .details))?.backend  // the rest of details is the export's report
     }
 
     public var verified: Bool { status == "verified" }

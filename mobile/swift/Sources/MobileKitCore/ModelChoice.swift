@@ -7,8 +7,17 @@ public struct ModelChoice: Equatable, Sendable, Identifiable {
     /// One artifact, or the encoder then the decoder.
     public let artifacts: [Artifact]
 
-    public var id: String { variant }
+    /// Unique across targets: a Core ML fp16 and an ExecuTorch fp16 are two choices.
+    public var id: String { "\(target)/\(variant)" }
     public var target: String { artifacts.first?.target ?? "" }
+    /// What runs it here (one variant of one target: every part has the same runtime); nil when the app cannot.
+    public var runtime: AppRuntime? {
+        guard let first = artifacts.first.flatMap(Runtimes.runtime(of:)),
+              artifacts.allSatisfy({ Runtimes.runtime(of: $0) == first }) else { return nil }
+        return first
+    }
+    /// The runtime's name for the picker ("Core ML", "ExecuTorch XNNPACK", "ExecuTorch Core ML delegate").
+    public var runtimeLabel: String { runtime?.label ?? target }
     /// The parts' precisions, once each ("fp16", or "int8 / fp16" for a mixed pair).
     public var precision: String {
         var seen: [String] = []
@@ -54,17 +63,40 @@ public enum ModelChoices {
         return verifiedFirst(choices)
     }
 
-    /// The variant asked for when it is there, else the first verified one, else the first.
-    public static func preferred(_ choices: [ModelChoice], wanted: String?) -> ModelChoice? {
-        choices.first { $0.variant == wanted } ?? choices.first { $0.verified } ?? choices.first
+    /// The classifiers the app can run: each of `Runtimes.appTargets` in turn (Core ML first),
+    /// verified ones first within a target, only artifacts of a runtime the app has.
+    public static func appClassifiers(_ manifest: BundleManifest) -> [ModelChoice] {
+        Runtimes.appTargets.flatMap { classifiers(manifest, target: $0) }.filter { $0.runtime != nil }
     }
 
-    /// One line for the screen: target, precision, status, host p50 beside the device's own p50/p90.
+    /// The encoder/decoder pairs the app can run, in the same order (a `.pte` pair runs as one unit too).
+    public static func appPairs(_ manifest: BundleManifest) -> [ModelChoice] {
+        Runtimes.appTargets.flatMap { seq2seqPairs(manifest, target: $0) }.filter { $0.runtime != nil }
+    }
+
+    /// What the screen says when a bundle offers the app nothing to run.
+    public static func noneMessage(_ manifest: BundleManifest, what: String) -> String {
+        let present = Set(manifest.artifacts.filter(\.usable).map(\.target)).sorted()
+        let has = present.isEmpty ? "no usable artifact" : "only \(present.joined(separator: ", ")) artifacts"
+        return "\(manifest.name) has no \(what) the app runs (\(has)): export it with the coreml or executorch target."
+    }
+
+    /// The choice asked for (by id) when it is there, else the first verified one, else the first.
+    public static func preferred(_ choices: [ModelChoice], wanted: String?) -> ModelChoice? {
+        choices.first { $0.id == wanted } ?? choices.first { $0.verified } ?? choices.first
+    }
+
+    /// The picker's line: runtime, variant, precision, and the status when not verified.
+    public static func title(_ choice: ModelChoice) -> String {
+        "\(choice.runtimeLabel) · \(choice.variant) · \(choice.precision)\(choice.verified ? "" : " (\(choice.status))")"
+    }
+
+    /// One line for the screen: runtime, target, precision, status, host p50 beside the device's own p50/p90.
     public static func summary(_ choice: ModelChoice, device: Latency?) -> String {
         let host = choice.hostP50Ms.map { $0.map { String(format: "%.2f", $0) } ?? "–" }.joined(separator: " + ")
         let status = choice.verified ? "verified" : "\(choice.status)\(choice.statusReason.map { " (\($0))" } ?? "")"
         let measured = device.map { String(format: "p50 %.2f / p90 %.2f ms (%ld runs)", $0.p50, $0.p90, $0.count) } ?? "not measured yet"
-        return "\(choice.target) \(choice.variant) · \(choice.precision) · \(status)\nhost p50 \(host) ms · this device \(measured)"
+        return "\(choice.runtimeLabel) · \(choice.target) \(choice.variant) · \(choice.precision) · \(status)\nhost p50 \(host) ms · this device \(measured)"
     }
 
     static func verifiedFirst(_ choices: [ModelChoice]) -> [ModelChoice] {

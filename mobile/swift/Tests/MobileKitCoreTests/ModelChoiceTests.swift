@@ -46,7 +46,8 @@ final class ModelChoiceTests: XCTestCase {
     func testPreferredTakesTheWantedVariantElseTheFirstVerified() throws {
         let m = try BundleManifest.parse(Data(Self.translator.utf8))
         let pairs = ModelChoices.seq2seqPairs(m, target: "coreml")
-        XCTAssertEqual(ModelChoices.preferred(pairs, wanted: "fp16")?.variant, "fp16")
+        XCTAssertEqual(ModelChoices.preferred(pairs, wanted: "coreml/fp16")?.variant, "fp16")
+        XCTAssertEqual(ModelChoices.preferred(pairs, wanted: "fp16")?.variant, "int8")  // wanted is an id: target/variant
         XCTAssertEqual(ModelChoices.preferred(pairs, wanted: "gone")?.variant, "int8")
         XCTAssertEqual(ModelChoices.preferred(pairs, wanted: nil)?.variant, "int8")
         XCTAssertNil(ModelChoices.preferred([], wanted: "fp16"))
@@ -57,7 +58,7 @@ final class ModelChoiceTests: XCTestCase {
         let pairs = ModelChoices.seq2seqPairs(m, target: "coreml")
         let device = Stats.latency([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
         let line = ModelChoices.summary(pairs[0], device: device)
-        XCTAssertTrue(line.contains("coreml int8 · int8 · verified"), line)
+        XCTAssertTrue(line.hasPrefix("Core ML · coreml int8 · int8 · verified"), line)
         XCTAssertTrue(line.contains("host p50 1.50 + 0.25 ms"), line)
         XCTAssertTrue(line.contains("p50 5.50 / p90 9.10 ms (10 runs)"), line)
         let unverified = ModelChoices.summary(pairs[1], device: nil)

@@ -1,6 +1,7 @@
 """Writes the Swift core's golden fixtures (Swift cannot run on the machines that make them).
 
     .venv/bin/python mobile/swift/Tests/MobileKitCoreTests/Fixtures/make_fixtures.py [OUT_DIR] [--retrain]
+    .venv/bin/python mobile/swift/Tests/MobileKitCoreTests/Fixtures/make_fixtures.py --manifests BUNDLE...
 
 OUT_DIR defaults to this folder. Training a tokenizer is not deterministic (`tokenizers` breaks
 ties in hash-map order and sums scores in parallel), so the tokenizer files are trained once (or
@@ -18,6 +19,12 @@ It holds:
                           greedy() and beam() (widths 1-4) give over it
   verdict_golden.json     reference/artifact outputs and mobilekit/verify/verdict.py's figures and
                           pass/fail per precision class (the rule device-side checks use)
+  manifests/<name>.json   manifests of real exports (digits: coreml fp16/int8 + executorch fp32/fp16/int8/
+                          coreml/coreml-int8; translator: coreml fp16 + executorch fp32/fp16 pairs), kept
+                          to what the app reads (`details`: its backend only); written once by --manifests
+  choices_golden.json     per manifest: the choices the iOS app must offer (what `mobilekit scaffold ios`
+                          copies, mobilekit/scaffold.py, as classifiers or one-variant pairs), each with its
+                          runtime label and, for ExecuTorch pairs, each program's inputs in manifest order
 tests/demo_apps/test_swift_fixtures.py regenerates the goldens from the committed tokenizer files
 and compares (so they cannot go stale), and retrains every tokenizer to check the committed ones
 still have the components and special tokens the training code gives.
@@ -276,6 +283,60 @@ def write_verdict(out: Path) -> None:
     (out / "verdict_golden.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
+MANIFESTS = HERE / "manifests"
+KEPT = ("target", "variant", "graph", "path", "sha256", "size_bytes", "status", "status_reason", "precision", "layout",
+        "min_os", "inputs", "outputs", "latency_ms")
+# The runtime the app names for an artifact: Core ML, or the backend an ExecuTorch export writes.
+RUNTIME_LABELS = {"coreml": "Core ML", "XnnpackBackend": "ExecuTorch XNNPACK", "CoreMLBackend": "ExecuTorch Core ML delegate"}
+
+
+def snapshot_manifests(bundles: list[Path]) -> None:
+    """Keeps the manifests of real exported bundles here, trimmed to what the app reads."""
+    MANIFESTS.mkdir(exist_ok=True)
+    for bundle in bundles:
+        m = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+        keep = {k: m[k] for k in ("schema", "name", "version", "task", "inputs", "outputs", "golden", "translation") if k in m}
+        keep["artifacts"] = [{**{k: a[k] for k in KEPT if k in a},
+                              **({"details": {"backend": a["details"]["backend"]}} if (a.get("details") or {}).get("backend") else {})}
+                             for a in m["artifacts"]]
+        (MANIFESTS / f"{m['name']}.json").write_text(json.dumps(keep, indent=1) + "\n", encoding="utf-8")
+
+
+def _runtime(a: dict) -> str:
+    return RUNTIME_LABELS["coreml" if a["target"] == "coreml" else a["details"]["backend"]]
+
+
+def write_choices(out: Path) -> None:
+    """The choices of each kept manifest the iOS app must offer: every artifact `mobilekit scaffold ios`
+    copies, classifiers one per (target, variant), translation pairs one per (target, variant)."""
+    from mobilekit.scaffold import PLATFORMS, not_here
+
+    targets = PLATFORMS["ios"].targets
+    doc = {"note": "choices: what ModelChoices.appClassifiers / appPairs must give (any order), from mobilekit.scaffold "
+                   "(PLATFORMS['ios'] targets, not_here); runtime: Core ML, or the label of details.backend",
+           "targets": list(targets), "manifests": {}}
+    (out / "manifests").mkdir(parents=True, exist_ok=True)
+    for path in sorted(MANIFESTS.glob("*.json")):
+        if out / "manifests" / path.name != path:
+            (out / "manifests" / path.name).write_bytes(path.read_bytes())
+        m = json.loads(path.read_text(encoding="utf-8"))
+        copied = [a for a in m["artifacts"] if a["target"] in targets and a.get("path") and not not_here(a, "ios")]
+        units: dict[tuple[str, str], dict[str, dict]] = {}
+        for a in copied:
+            units.setdefault((a["target"], a["variant"]), {})[a.get("graph") or "model"] = a
+        choices = []
+        for (target, variant), parts in units.items():
+            graphs = ["encoder", "decoder"] if m["task"] == "translation" else ["model"]
+            if not all(g in parts for g in graphs):
+                continue
+            choice = {"id": f"{target}/{variant}", "runtime": _runtime(parts[graphs[0]]), "paths": [parts[g]["path"] for g in graphs]}
+            if target == "executorch" and m["task"] == "translation":
+                choice["inputs"] = {g: [[t["name"], t["dtype"]] for t in parts[g]["inputs"]] for g in graphs}
+            choices.append(choice)
+        doc["manifests"][path.stem] = {"choices": choices, "scaffold_copies": sorted(a["path"] for a in copied)}
+    (out / "choices_golden.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+
+
 def write(out: Path, tokenizers_from: Path | None = None, retrain: bool = False) -> None:
     """Goldens into `out` from the tokenizer files in `tokenizers_from` (default: out/tokenizers),
     training the missing ones (all of them with `retrain`)."""
@@ -283,6 +344,7 @@ def write(out: Path, tokenizers_from: Path | None = None, retrain: bool = False)
     write_tokenizers(out, tokenizers_from or out / "tokenizers", retrain)
     write_beam(out)
     write_verdict(out)
+    write_choices(out)
 
 
 def shape(doc: dict) -> dict:
@@ -292,5 +354,8 @@ def shape(doc: dict) -> dict:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--manifests"]:
+        snapshot_manifests([Path(p) for p in sys.argv[2:]])
+        sys.argv[1:] = []
     args = [a for a in sys.argv[1:] if a != "--retrain"]
     write(Path(args[0]) if args else HERE, retrain="--retrain" in sys.argv)
