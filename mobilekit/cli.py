@@ -269,7 +269,8 @@ def _has_config() -> bool:
 @click.option("--factory", help="`pkg.module:function` that returns the nn.Module.")
 @click.option("--input-shape", help="The example input shape, e.g. 1,3,224,224.")
 @click.option("--task", type=click.Choice(["image_classification", "translation", "generic"]), default="image_classification", show_default=True)
-@click.option("--target", "targets", multiple=True, type=click.Choice(["onnx", "tflite", "coreml"]), help="Repeat for several (default: all three).")
+@click.option("--target", "targets", multiple=True, help="A registered target (onnx, tflite, coreml, executorch); repeat for "
+                                                          "several (default: onnx, tflite, coreml).")
 @click.option("--labels", help="A labels file, one label a line.")
 @click.option("--weights", help="A state_dict / .safetensors file for the factory's model.")
 @click.option("--config-file", type=click.Choice(["pyproject", "toml"]), default="pyproject", show_default=True,
@@ -298,7 +299,7 @@ def init(name, factory, input_shape, task, targets, labels, weights, config_file
     except ValueError:
         raise UserError(f"--input-shape {shape_text!r} is not a list of integers", hint="Write it like 1,3,224,224.") from None
     answers = InitAnswers(name=name, factory=factory, input_shape=shape, task=task,
-                          targets=list(targets) or ["onnx", "tflite", "coreml"], labels=labels, weights=weights)
+                          targets=list(targets) or InitAnswers.default_targets(), labels=labels, weights=weights)
     for path in run(Path.cwd(), answers, config_file=config_file, force=force):
         click.echo(f"wrote {path}")
 

@@ -21,11 +21,16 @@ class InitAnswers:
     factory: str
     input_shape: list[int]
     task: str = "image_classification"
-    targets: list[str] = field(default_factory=lambda: ["onnx", "tflite", "coreml"])
+    targets: list[str] = field(default_factory=lambda: InitAnswers.default_targets())
     labels: str | None = None
     weights: str | None = None
     mean: list[float] = field(default_factory=lambda: [0.485, 0.456, 0.406])
     std: list[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])
+
+    @staticmethod
+    def default_targets() -> list[str]:
+        # the three a new repo's CI installs quickly; ExecuTorch is one --target away
+        return ["onnx", "tflite", "coreml"]
 
 
 def templates_dir() -> Path:
@@ -99,9 +104,29 @@ def _strip_section(text: str, prefix: str) -> str:
     return "".join(out).rstrip() + "\n"
 
 
+def _extras() -> set[str]:
+    """The package's extras, from its installed metadata (none known when it is not installed)."""
+    from importlib import metadata
+
+    try:
+        return set(metadata.metadata("mobilekit").get_all("Provides-Extra") or [])
+    except metadata.PackageNotFoundError:
+        return set()
+
+
+def check_targets(targets: list[str]) -> None:
+    from .targets import base
+
+    known = base.names()
+    for t in targets:
+        if t not in known:
+            raise UserError(f"--target {t}: no such target", hint=f"Choose from: {', '.join(known)}.")
+
+
 def init(repo: Path, answers: InitAnswers, *, config_file: str = "pyproject", force: bool = False) -> list[Path]:
     repo = Path(repo)
     # Check everything before writing anything.
+    check_targets(answers.targets)
     wf = repo / WORKFLOW
     if config_file == "pyproject":
         path = repo / "pyproject.toml"
@@ -124,7 +149,7 @@ def init(repo: Path, answers: InitAnswers, *, config_file: str = "pyproject", fo
     else:
         path.write_text(config_text(answers, ""), encoding="utf-8")
     written = [path]
-    extras = sorted({"tflite" if t == "tflite" else "coreml" if t == "coreml" else "" for t in answers.targets} - {""})
+    extras = sorted(set(answers.targets) & _extras())  # a target with its own extra installs it in CI
     text = (templates_dir() / "ci" / "github-actions.yml").read_text()
     text = text.replace("{{extras}}", ",".join(extras + ["report"])).replace("{{name}}", answers.name)
     text = text.replace("{{bundle}}", f"dist/{answers.name}")

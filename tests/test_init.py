@@ -54,3 +54,22 @@ def test_second_init_refuses_and_force_replaces(model_repo):
 def test_missing_answers_without_a_terminal(model_repo):
     result = CliRunner().invoke(main, ["init", "--name", "x"])
     assert result.exit_code == 2 and "--factory is required" in result.stderr
+
+
+def test_any_registered_target_can_be_chosen_and_its_extra_is_installed_in_ci(model_repo):
+    args = ARGS[:-2] + ["--target", "onnx", "--target", "executorch"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert 'targets = ["onnx", "executorch"]' in (model_repo / "pyproject.toml").read_text()
+    workflow = (model_repo / ".github/workflows/mobilekit.yml").read_text()
+    assert "mobilekit[executorch,report]" in workflow  # onnx is in the core install: no extra
+
+
+def test_an_unknown_target_is_one_line_exit_2_and_writes_nothing(model_repo):
+    before = (model_repo / "pyproject.toml").read_text()
+    result = CliRunner().invoke(main, ARGS[:-1] + ["tensorrt"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[0].startswith("error: --target tensorrt: no such target")
+    assert "executorch" in result.stderr  # the hint lists what exists
+    assert (model_repo / "pyproject.toml").read_text() == before
+    assert not (model_repo / ".github").exists()
