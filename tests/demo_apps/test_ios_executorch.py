@@ -247,3 +247,39 @@ def test_readme_says_the_runtime_switch_the_pin_and_no_thread_setting():
     for needle in ("ExecuTorch XNNPACK", "ExecuTorch Core ML delegate", "swiftpm-1.0.1", "-all_load", "no thread-count setting",
                    "withUnsafeMutableBytes", "iOS 17"):
         assert needle in text, needle
+
+
+@pytest.fixture(scope="module")
+def pte_digits(tmp_path_factory) -> Path:
+    """The shipped digits model exported to ExecuTorch XNNPACK fp32 and Core ML delegate fp16 only (~40 s)."""
+    import tomllib
+
+    import mobilekit
+
+    example = ROOT / "examples" / "digits"
+    cfg = tomllib.loads((example / "mobilekit.toml").read_text())
+    cfg.update(weights=str((example / cfg["weights"]).resolve()), targets=["executorch"],
+               output_dir=str(tmp_path_factory.mktemp("ios-pte") / "dist"), executorch={"variants": ["fp32", "coreml"]})
+    cfg["outputs"][0]["labels"] = str((example / cfg["outputs"][0]["labels"]).resolve())
+    return mobilekit.export(config=cfg).path
+
+
+@pytest.mark.slow
+def test_scaffold_ios_copies_both_kinds_of_pte_with_the_backend_the_app_maps(pte_digits, tmp_path):
+    import shutil
+
+    from mobilekit.scaffold import scaffold
+
+    app = tmp_path / "ios_demo"
+    shutil.copytree(IOS, app, ignore=shutil.ignore_patterns(".build", "digits", "translator"))
+    done = scaffold("ios", pte_digits, app)
+    manifest = json.loads((done.path / "manifest.json").read_text())
+    pte = [a for a in manifest["artifacts"] if a["target"] == "executorch"]
+    assert {a["variant"] for a in pte} == {"fp32", "coreml"} and done.skipped == []
+    for a in pte:
+        assert (done.path / a["path"]).is_file(), a["path"]  # the file ExecuTorchPrograms.load opens from the app bundle
+        assert a["inputs"][0]["dtype"] == "float32"  # what ExecuTorchClassifier feeds
+    backends = dict(re.findall(r'"(\w+Backend)": \.(\w+)', RUNTIMES.read_text()))
+    assert {a["variant"]: backends[a["details"]["backend"]] for a in pte} == {"fp32": "executorchXNNPACK", "coreml": "executorchCoreML"}
+    # the app reads the bundle through the one path BundlePaths names
+    assert (app / "MobileKitDemo" / "Bundles" / "digits" / "manifest.json") == done.path / "manifest.json"

@@ -16,13 +16,12 @@ public enum AppRuntime: String, CaseIterable, Equatable, Sendable {
         case .executorchCoreML: return "ExecuTorch Core ML delegate"
         }
     }
-
-    public var isExecuTorch: Bool { self != .coreML }
 }
 
 /// Which artifacts of a bundle the iOS app runs, and with what. The targets are those
-/// `mobilekit scaffold ios` copies (mobilekit/scaffold.py PLATFORMS["ios"]); every usable
-/// artifact of them runs here: unlike Android, iOS has the Core ML delegate.
+/// `mobilekit scaffold ios` copies (mobilekit/scaffold.py PLATFORMS["ios"]); their usable
+/// artifacts all run here, the Core ML delegate `.pte` included (unlike Android), except a
+/// program of an ExecuTorch backend the app does not link (the export writes none such today).
 public enum Runtimes {
     /// The targets the app runs, in its order of preference (tests/demo_apps checks it equals scaffold's).
     public static let appTargets = ["coreml", "executorch"]
@@ -43,10 +42,5 @@ public enum Runtimes {
         default:
             return nil
         }
-    }
-
-    /// Usable, and of a runtime the app has.
-    public static func runs(_ artifact: Artifact) -> Bool {
-        artifact.usable && runtime(of: artifact) != nil
     }
 }
