@@ -206,17 +206,22 @@ def test_translator_encoder_and_decoder_programs_decode_token_exact(tmp_path):
     data["translation"]["tokenizer"] = str(base / data["translation"]["tokenizer"])
     lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if not isinstance(v, dict)]
     lines += ["[translation]"] + [f"{k} = {json.dumps(v)}" for k, v in data["translation"].items()]
+    # coreml: the decoder step's delegate lists its inputs in another order than the graph's
+    # (position, token, …); the interpreter must feed them by name, or a good pair fails
+    lines += ["[executorch]", 'variants = ["fp32", "coreml"]']
     config = tmp_path / "mobilekit.toml"
     config.write_text("\n".join(lines) + "\n")
     out, log = _export(tmp_path, config, timeout=1500)
     assert out.returncode == 0, out.stderr[-3000:]
     assert not log.exists() or not log.read_text().strip()
     manifest = json.loads((tmp_path / "dist" / "translator" / "manifest.json").read_text())
-    arts = {a["graph"]: a for a in manifest["artifacts"]}
-    assert set(arts) == {"encoder", "decoder"}
-    assert [arts[g]["path"] for g in ("encoder", "decoder")] == ["executorch/encoder.pte", "executorch/decoder.pte"]
-    for a in arts.values():
-        assert a["status"] == "verified" and a["verified_by"].startswith("executorch 1.5.1")
+    arts = {(a["variant"], a["graph"]): a for a in manifest["artifacts"]}
+    assert set(arts) == {(v, g) for v in ("fp32", "coreml") for g in ("encoder", "decoder")}
+    assert [arts["fp32", g]["path"] for g in ("encoder", "decoder")] == ["executorch/encoder.pte", "executorch/decoder.pte"]
+    for (variant, _graph), a in arts.items():
+        assert a["status"] == "verified", a.get("error")
+        runner = "executorch 1.5.1" if variant == "fp32" else "mobilekit-coreml-interpreter"
+        assert a["verified_by"].startswith(runner), a["verified_by"]
         assert a["decoding"]["sentences"] >= 100
         assert a["decoding"]["token_exact"] == 1.0, a["decoding"].get("differences")
         assert a["details"]["delegation"]["delegated_subgraphs"] >= 1

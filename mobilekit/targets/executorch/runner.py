@@ -174,9 +174,14 @@ def _coreml_runner(record: ArtifactRecord, path: Path):
         raise Unverifiable(f"the Core ML delegate takes {len(in_names)} inputs / gives {len(out_names)} outputs, "
                            f"the model {len(record.inputs)} / {len(record.outputs)}")
 
+    # The delegate names its inputs after the graph's placeholders, in its own order (a decoder
+    # step's came out position, token, source_bias, …): match by name; positions only when the
+    # names are not the model's.
+    by_name = {t.name for t in record.inputs} == set(in_names)
+    pairs = [(t.name, t) for t in record.inputs] if by_name else list(zip(in_names, record.inputs))
+
     def native_feeds(feeds: dict) -> dict:
-        return {n: np.asarray(feeds[t.name]).astype(np.float32 if t.dtype.startswith("float") else np.int32)
-                for n, t in zip(in_names, record.inputs)}
+        return {n: np.asarray(feeds[t.name]).astype(np.float32 if t.dtype.startswith("float") else np.int32) for n, t in pairs}
 
     def run(feeds: dict) -> dict:
         result = run_program(program, native_feeds(feeds), fp16=True)
