@@ -7,6 +7,8 @@ captured program; nothing here knows a task or a particular target.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
@@ -56,11 +58,19 @@ def job(name: str, cfg: ExportConfig, spec: ModelSpec, captured: Captured, bundl
 
 
 def convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Path | None, progress: Progress,
-                variants: dict[str, list[str]] | None = None) -> list[WorkerResult]:
+                variants: dict[str, list[str]] | None = None,
+                on_result: Callable[[WorkerResult], None] | None = None) -> list[WorkerResult]:
     """Start every target in its own worker; those that start from ONNX wait for it. `variants`:
     targets that convert only these of their variants (a retry; the rest were kept), each with
-    its own log so the kept artifacts' log stays theirs."""
+    its own log so the kept artifacts' log stays theirs. `on_result(result)` is called on each
+    target's result as soon as it is in and the workers that wait for it are started, so what
+    it does (the task's checks) runs while the others convert."""
     variants = variants or {}
+    unchecked: list[WorkerResult] = []
+
+    def hand_over() -> None:
+        while on_result is not None and unchecked:
+            on_result(unchecked.pop(0))
     vers = versions(tgts)
     logs = bundle_dir / "logs"
     first = [n for n, tg in tgts.items() if not tg.needs_onnx]
@@ -84,6 +94,8 @@ def convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Pa
             bad = sum(1 for rec in r.records if rec.error)
             progress.done(f"convert {r.target}", f"{len(r.records) - bad} artifact(s) in {r.seconds:.1f} s"
                                                  + (f", {bad} variant(s) failed" if bad else ""))
+        if r.target in tgts:
+            unchecked.append(r)
         return r
 
     reusable = bundle_dir / "onnx" / "model.onnx"  # an unchanged fp32 ONNX reused from the last bundle
@@ -104,6 +116,7 @@ def convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Pa
         running.append(start(name, bundle_dir, None))
         if not cfg.parallel:
             results.append(finish(running.pop()))
+            hand_over()
     if "onnx" in tgts:
         onnx_worker = next((w for w in running if w.job.target == "onnx"), None)
         onnx_result = finish(onnx_worker) if onnx_worker else next(r for r in results if r.target == "onnx")
@@ -112,16 +125,25 @@ def convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Pa
             results.append(onnx_result)
         if not onnx_result.error:
             onnx_path = bundle_dir / onnx_result.records[0].path
-    for name in later:
-        if onnx_path is None:
-            results.append(WorkerResult(name, [], "skipped: the ONNX model it converts from failed", logs / "onnx.log", 0.0))
-            continue
-        running.append(start(name, bundle_dir, onnx_path))
-        if not cfg.parallel:
-            results.append(finish(running.pop()))
     try:
-        for w in running:
+        for name in later:
+            if onnx_path is None:
+                results.append(WorkerResult(name, [], "skipped: the ONNX model it converts from failed", logs / "onnx.log", 0.0))
+                unchecked.append(results[-1])
+                continue
+            running.append(start(name, bundle_dir, onnx_path))
+            if not cfg.parallel:
+                results.append(finish(running.pop()))
+                hand_over()
+        hand_over()  # ONNX's result, now that the targets converting from it run
+        while running:  # whichever finishes first is handed over first
+            w = next((w for w in running if w.finished()), None)
+            if w is None:
+                time.sleep(0.05)
+                continue
+            running.remove(w)
             results.append(finish(w))
+            hand_over()
     finally:
         for w in running:
             w.stop()

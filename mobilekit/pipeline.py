@@ -131,15 +131,17 @@ def _convert(task: Task, prep: Prepared, captured: dict[str, Captured], refs: An
                                                  f"{', '.join(partial[1])} again")
     todo = {n: tg for n, tg in tgts.items() if n not in cached or n in retry}
     results = {}
+    early = None
     for name, graph in prep.graphs.items():
         if not todo:
             results[name] = []
         elif prep.single:  # artifacts keep their target's own names, straight into the bundle
+            early = task.early_checks(prep, refs, captured, bundle_dir, cal, progress) if hasattr(task, "early_checks") else None
             results[name] = conversion.convert_all(cfg, graph.spec, todo, captured[name], bundle_dir, work, cal, progress,
-                                                   variants=retry)
+                                                   variants=retry, on_result=early.check if early else None)
         else:
             results[name] = _convert_graph(cfg, name, graph.spec, todo, captured[name], bundle_dir, work / name, cal, progress)
-    return Converted(results, cached, fps, cal, order)
+    return Converted(results, cached, fps, cal, order, early)
 
 
 def _convert_graph(cfg, graph: str, spec, tgts, captured: Captured, bundle_dir: Path, gwork: Path, cal, progress) -> list:

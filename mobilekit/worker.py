@@ -70,6 +70,10 @@ class RunningWorker:
             self.proc.wait()
         self._log_fh.close()
 
+    def finished(self) -> bool:
+        """Exited, or out of time (then `wait` stops it)."""
+        return self.proc.poll() is not None or time.monotonic() - self.started >= self.timeout
+
     def wait(self) -> WorkerResult:
         name = self.job.target
         try:

@@ -121,7 +121,7 @@ def summarize_failures(bundle_dir: Path, entries: list[dict], torch_trace, sampl
     anchors: dict[str, Any] = {}
     bundle = Bundle(Path(bundle_dir), {"artifacts": entries})
     for entry in entries:
-        if entry.get("status") != "failed" or "parity" not in entry or tracer(entry["target"]) is None:
+        if entry.get("status") != "failed" or "parity" not in entry or "debug" in entry or tracer(entry["target"]) is None:
             continue
         if entry["target"] in NEEDS_CAPTURE and not context:
             continue  # the caller gave no capture to lower it again from

@@ -74,6 +74,7 @@ class Converted:
     fingerprints: dict[str, str] | None = None  # target → what its artifacts were made from
     calibration: Path | None = None
     variant_order: dict[str, list[str]] = field(default_factory=dict)  # target → its variants' order, where some were kept
+    early: Any = None  # what the task's `early_checks` returned, judged while other targets converted
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,11 @@ class Task(Protocol):
 
     def judge(self, prep: Prepared, refs: Any, converted: Converted, captured: dict[str, "Captured"], bundle_dir: Path,
               work: Path, progress: "Progress") -> Judged: ...
+
+    # Optional: `early_checks(prep, refs, captured, bundle_dir, calibration, progress)` returns an object whose
+    # `check(result)` the pipeline calls on each target's worker result as soon as it is in, while
+    # the other targets still convert (on 2 cores verification then overlaps conversion); it
+    # comes back to `judge` as `converted.early`. A task without it is judged after conversion.
 
     def write_assets(self, prep: Prepared, refs: Any, root: Path) -> None: ...
 

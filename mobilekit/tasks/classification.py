@@ -42,6 +42,49 @@ class State:
     compressed: dict | None  # torch-level pruning/distillation figures
 
 
+class _Checks:
+    """Each target's artifacts judged as its worker's result comes in (the pipeline calls `check`
+    while the other targets convert); what judge needs of torch is computed once, at the first."""
+
+    def __init__(self, prep: Prepared, refs: References, cap: Captured, bundle_dir: Path, calibration: Path | None,
+                 progress: Progress):
+        self.prep, self.refs, self.cap, self.bundle_dir, self.progress = prep, refs, cap, bundle_dir, progress
+        self.calibration = calibration
+        self.checked: dict[str, list[dict]] = {}
+        self._facts: dict | None = None
+        self.torch_trace = judge.lazy_torch_trace(cap, prep.graphs[SINGLE].spec, refs)
+
+    def facts(self) -> dict:
+        if self._facts is None:
+            cfg, spec, st = self.prep.cfg, self.prep.graphs[SINGLE].spec, self.prep.state
+            degenerate = judge.degenerate(cfg, self.refs)  # exit 2 here unless verify.allow_degenerate
+            torch_metric = None
+            if st.eval_data is not None:
+                torch_metric = metrics_mod.evaluate(_torch_runner(self.cap, spec), st.eval_data, spec.outputs[0].name)
+            # drops are measured from the model the user gave, before pruning/distillation
+            drop_from = st.compressed["source_top1"] if st.compressed and "source_top1" in st.compressed else torch_metric
+            self._facts = {"degenerate": degenerate, "torch_metric": torch_metric, "drop_from": drop_from}
+        return self._facts
+
+    def entries(self, res) -> list[dict]:
+        prep, facts = self.prep, self.facts()
+        return judge.check_result(res, prep.targets[res.target], prep.cfg, prep.graphs[SINGLE].spec, self.refs, prep.state.eval_data,
+                                  facts["drop_from"], self.bundle_dir, self.progress, facts["degenerate"])
+
+    def check(self, res) -> None:
+        entries = self.entries(res)
+        if self.prep.cfg.compression.fallback != "auto":  # else judge's fallback rounds change them first
+            self.summarize(entries)
+        self.checked[res.target] = entries
+
+    def summarize(self, entries: list[dict]) -> None:
+        """Where each failed artifact goes wrong, in its manifest entry (`debug`)."""
+        if any(e.get("status") == "failed" and "parity" in e and "debug" not in e for e in entries):
+            spec = self.prep.graphs[SINGLE].spec
+            summarize_failures(self.bundle_dir, entries, self.torch_trace, self.refs.inputs[:FALLBACK_SAMPLES],
+                               capture_context(self.prep.cfg, spec, self.cap.program, self.calibration))
+
+
 class Classification:
     name = "image_classification"
     tensor_golden = True
@@ -107,33 +150,31 @@ class Classification:
 
     # -- checks ----------------------------------------------------------------------------------
 
+    def early_checks(self, prep: Prepared, refs: References, captured: dict[str, Captured], bundle_dir: Path,
+                     calibration: Path | None, progress: Progress) -> "_Checks":
+        return _Checks(prep, refs, captured[SINGLE], bundle_dir, calibration, progress)
+
     def judge(self, prep: Prepared, refs: References, converted: Converted, captured: dict[str, Captured], bundle_dir: Path,
               work: Path, progress: Progress) -> Judged:
         cfg, spec, st, tgts = prep.cfg, prep.graphs[SINGLE].spec, prep.state, prep.targets
         cap = captured[SINGLE]
-        degenerate = judge.degenerate(cfg, refs)
-        torch_metric = None
-        if st.eval_data is not None:
-            torch_metric = metrics_mod.evaluate(_torch_runner(cap, spec), st.eval_data, spec.outputs[0].name)
-        # drops are measured from the model the user gave, before pruning/distillation
-        drop_from = st.compressed["source_top1"] if st.compressed and "source_top1" in st.compressed else torch_metric
+        checks = converted.early or _Checks(prep, refs, cap, bundle_dir, converted.calibration, progress)
+        facts = checks.facts()
+        degenerate, drop_from = facts["degenerate"], facts["drop_from"]
         checked: dict[str, list[dict]] = dict(converted.cached)
-        torch_trace = judge.lazy_torch_trace(cap, spec, refs)
+        torch_trace = checks.torch_trace
         for res in converted.results[SINGLE]:
             # a retry of some variants: the kept ones (cached) and the new ones, in the old order
             kept = converted.cached.get(res.target, [])
-            new = judge.check_result(res, tgts[res.target], cfg, spec, refs, st.eval_data, drop_from, bundle_dir, progress,
-                                     degenerate)
+            new = checks.checked.pop(res.target, None) or checks.entries(res)
             order = converted.variant_order.get(res.target, [])
             checked[res.target] = sorted(kept + new, key=lambda e: order.index(e["variant"]) if e["variant"] in order else len(order))
             if cfg.compression.fallback == "auto" and any(fallback.wants(e) for e in checked[res.target]):
                 checked[res.target] = judge.fallback_rounds(checked[res.target], res, tgts[res.target], cfg, spec, refs, st.eval_data,
                                                             drop_from, bundle_dir, work, converted.calibration, torch_trace, progress)
         entries = [e for name in cfg.targets for e in checked.get(name, [])]
-        if any(e.get("status") == "failed" and "parity" in e for e in entries):  # say where it went wrong
-            summarize_failures(bundle_dir, entries, torch_trace, refs.inputs[:FALLBACK_SAMPLES],
-                               capture_context(cfg, spec, cap.program, converted.calibration))
-        return Judged(entries, {"torch_metric": torch_metric, "degenerate": degenerate})
+        checks.summarize(entries)  # the ones not summarized as they came in
+        return Judged(entries, {"torch_metric": facts["torch_metric"], "degenerate": degenerate})
 
     # -- the bundle ------------------------------------------------------------------------------
 
