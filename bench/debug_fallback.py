@@ -2,7 +2,9 @@
 
 Exports it twice — plain, and with `[compression] fallback = "auto"` and a 0.5-point top-1 budget —
 and records per int8 artifact: the top-1 drop, where `mobilekit debug` places the damage, and what
-the fallback kept in float (nodes, rounds, size). Prints JSON and saves bench/results/debug_fallback.json.
+the fallback kept in float (nodes, rounds, size) — on all four targets: ONNX (nodes_to_exclude), TFLite
+(TensorFlow's selective quantization), Core ML (op_name_configs) and ExecuTorch (the XNNPACK
+quantizer's node filter). Prints JSON and saves bench/results/debug_fallback.json.
 """
 
 from __future__ import annotations
@@ -44,8 +46,16 @@ def _row(a: dict, dbg: dict) -> dict:
             "first_below": (art.get("first_below") or {}).get("torch"),
             "worst_own_layer": worst and {"torch": worst["torch"], "own_snr_db": worst["own_snr_db"],
                                           "snr_db": worst["snr_db"], "channel_snr_db": worst["channel_snr_db"]},
-            "fallback": a.get("fallback") and {k: a["fallback"].get(k) for k in ("status", "kept_float", "layers")}
-            | {"rounds": len(a["fallback"].get("rounds", []))}}
+            "fallback": a.get("fallback") and _fallback(a)}
+
+
+def _fallback(a: dict) -> dict:
+    fb = a["fallback"]
+    before = fb.get("before") or {}
+    out = {k: fb.get(k) for k in ("status", "kept_float", "layers", "reason")}
+    return out | {"rounds": len(fb.get("rounds", [])), "layers_kept_float": len(fb.get("kept_float") or []),
+                  "before": {"top1_drop_pt": None if before.get("top1_drop") is None else round(100 * before["top1_drop"], 2),
+                             "output_snr_db": before.get("snr_db"), "size_bytes": before.get("size_bytes")}}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -62,7 +72,8 @@ def main(argv: list[str] | None = None) -> dict:
                           "artifacts": {f"{a['target']}/{a['variant']}": _row(a, dbg) for a in manifest["artifacts"]}}
     return emit({"what": "examples/outliers (digits CNN, two ×128 channels after block 1, same float outputs): "
                          "plain int8 vs [compression] fallback = \"auto\" with max_metric_drop 0.5",
-                 "host": cpu_label(), "note": "one run on a shared 2-core host; sizes and top-1 are exact, seconds are not",
+                 "host": cpu_label(), "note": "one run on a shared 2-core host; sizes and top-1 are exact, seconds are not; int8 results can "
+                         "differ in their last bits on another CPU",
                  "runs": runs}, args.out)
 
 

@@ -186,8 +186,18 @@ class CompressionConfig:
     # most error kept in float (ranked by `mobilekit debug`), until it passes or the rounds run out
     fallback: Literal["off", "auto"] = "off"
     fallback_max_rounds: int = 6
+    # torch node names (as `mobilekit debug` lists layers) or module names (`features.0`) every
+    # target that quantizes leaves in float: ONNX nodes_to_exclude, TFLite selective quantization,
+    # the ExecuTorch XNNPACK quantizer's filter; recorded in each artifact's `compression`
+    keep_float: list[str] = field(default_factory=list)
 
     def check(self, key: str) -> None:
+        for i, name in enumerate(self.keep_float):
+            if not isinstance(name, str) or not name.strip():
+                raise ConfigError(f"{key}.keep_float[{i}]", f"is {name!r}: must be a node or module name",
+                                  hint="List torch node names (`mobilekit debug` shows them) or module names, e.g. [\"relu\", \"features.0\"].")
+            if name in self.keep_float[:i]:
+                raise ConfigError(f"{key}.keep_float[{i}]", f"{name!r} is listed twice")
         if not 1 <= self.fallback_max_rounds <= 64:
             raise ConfigError(f"{key}.fallback_max_rounds", f"is {self.fallback_max_rounds}: must be 1 to 64",
                               hint="Each round keeps one more layer in float; 6 is the default.")

@@ -19,7 +19,7 @@ from ..targets.base import ArtifactRecord
 from ..verify.verdict import precision_class
 from . import layers as layers_mod
 from . import match
-from .run import tracer
+from .run import NEEDS_CAPTURE, tracer
 
 
 def _set_aside(path: Path) -> Path:
@@ -50,48 +50,98 @@ def wants(entry: dict) -> bool:
 
 def apply(entries: list[dict], target: Any, *, torch_trace: Callable[[], Any], samples: list[dict],
           check: Callable[[ArtifactRecord], dict], bundle_dir: Path, work_dir: Path, calibration: Path | None,
-          options: Any, max_rounds: int, progress: Any) -> list[dict]:
+          options: Any, max_rounds: int, progress: Any, context: dict | None = None) -> list[dict]:
+    """`context`: what a tracer that lowers the artifact again needs (`run.capture_context`: ExecuTorch)."""
     out = []
     for entry in entries:
         if not wants(entry):
             out.append(entry)
             continue
         rec = ArtifactRecord.from_dict(entry)
-        keep = target.keep_float(rec, bundle_dir, work_dir, calibration, options)
+        given = {k: context[k] for k in ("program", "spec") if k in context} if context else {}
+        keep = target.keep_float(rec, bundle_dir, work_dir, calibration, options, **given)
         if keep is None or tracer(rec.target) is None:
-            entry["fallback"] = {"status": "not available", "reason": f"{rec.target} cannot keep layers in float yet"}
+            entry["fallback"] = {"status": "not available", "reason": f"{rec.target}/{rec.variant} cannot keep layers in float"}
             out.append(entry)
             continue
-        out.append(_search(entry, rec, keep, torch_trace(), samples, check, bundle_dir, max_rounds, progress))
+        matcher = _matcher(rec, entries, bundle_dir, samples, context)
+        if isinstance(matcher, str):
+            entry["fallback"] = {"status": "not available", "reason": matcher}
+            out.append(entry)
+            continue
+        out.append(_search(entry, rec, keep, torch_trace(), samples, check, bundle_dir, max_rounds, progress, matcher))
     return out
 
 
-def _search(entry, rec, keep, tt, samples, check, bundle_dir, max_rounds, progress) -> dict:
+def _matcher(rec: ArtifactRecord, entries: list[dict], bundle_dir: Path, samples: list[dict], context: dict | None):
+    """How this round's trace of the artifact is traced and matched to torch's nodes, as the
+    debugger does it (`run._one`): a function (torch trace, kept layers) → (trace, matches), or why not."""
+    trace = tracer(rec.target)
+    path = Path(bundle_dir) / rec.path
+    if rec.target in NEEDS_CAPTURE:
+        if not context or not context.get("program"):
+            return f"{rec.target} is traced by lowering it again from the capture, which the caller did not give"
+
+        def traced(tt, kept):
+            # the program is lowered again with the kept layers float, as the artifact now is
+            opts = dict(context.get("options") or {})
+            ctx = {**context, "options": {**opts, "keep_float": list(dict.fromkeys([*(opts.get("keep_float") or []), *kept]))}}
+            tr = trace(path, rec, samples, **ctx)
+            matches, _ = match.by_name(tt, tr, tt.outputs)
+            return tr, matches
+
+        return traced
+    if rec.target == "tflite":  # no source names: matched by value on the fp32 file of the same converter
+        converter = (rec.made_by or {}).get("converter")
+        sibling = next((e for e in entries if e.get("target") == "tflite" and e.get("precision") == "fp32"
+                        and (e.get("made_by") or {}).get("converter") == converter
+                        and (Path(bundle_dir) / e.get("path", "")).is_file()), None)
+        if sibling is None:
+            return ("TFLite files keep no source tensor names; matching their layers needs the fp32 TFLite file of "
+                    "the same converter in the bundle (add the `fp32` variant)")
+        anchor: list = []
+
+        def traced(tt, kept):
+            if not anchor:
+                a = trace(Path(bundle_dir) / sibling["path"], ArtifactRecord.from_dict(sibling), samples)
+                anchor.append((a, match.by_anchor(tt, a)[0]))
+            tr = trace(path, rec, samples)
+            matches, _lost = match.transfer(anchor[0][1], anchor[0][0], tr)
+            return tr, matches
+
+        return traced
+
+    def traced(tt, kept):
+        tr = trace(path, rec, samples)
+        return tr, match.by_name(tt, tr, [t.tensor for t in rec.outputs])[0]
+
+    return traced
+
+
+def _search(entry, rec, keep, tt, samples, check, bundle_dir, max_rounds, progress, traced) -> dict:
     label = f"{rec.target}/{rec.variant}"
     path = Path(bundle_dir) / rec.path
     original = _set_aside(path)
-    trace = tracer(rec.target)
     kept_layers: list[str] = []
     kept_tensors: list[str] = []
     rounds: list[dict] = []
     current = entry
     try:
         for _ in range(max_rounds):
-            tr = trace(path, rec, samples)
-            # only targets whose tensor names survive conversion keep layers in float (ONNX, Core ML)
-            matches, _unmatched = match.by_name(tt, tr, [t.tensor for t in rec.outputs])
+            tr, matches = traced(tt, kept_layers)
             ranked = sorted(layers_mod.compare(tt, tr, matches), key=lambda r: r.own_snr_db)
             pick, region = None, []
             for row in ranked:
-                if row.artifact in kept_tensors:
+                name = row.torch if keep.names == "torch" else row.artifact
+                if name in kept_tensors:
                     continue
-                region = [n for n in keep.region(row.artifact) if n not in kept_layers]
+                region = [n for n in keep.region(name) if n not in kept_layers]
                 if region:
                     pick = row
                     break
             if pick is None:
                 break
-            kept_tensors.append(pick.artifact)
+            kept_tensors.append(pick.torch if keep.names == "torch" else pick.artifact)
             kept_layers.extend(region)
             keep.requantize(kept_layers)
             current = check(rec)

@@ -239,14 +239,19 @@ class Target:
 
     # -- accuracy-aware fallback (`[compression] fallback = "auto"`) ----------------------------
     def keep_float(self, record: ArtifactRecord, bundle_dir: Path, work_dir: Path, calibration: Path | None,
-                   options: Any) -> "KeepFloat | None":
+                   options: Any, **context: Any) -> "KeepFloat | None":
         """How this target re-quantizes `record` with named layers left in float, or None when it
-        cannot (the fallback then records that and leaves the artifact as it is)."""
+        cannot (the fallback then records that and leaves the artifact as it is). `context` holds
+        `program`, the torch.export capture, for targets that quantize from it (ExecuTorch)."""
         return None
 
 
 class KeepFloat:
     """A target's means to keep layers of one quantized artifact in float."""
+
+    # what `region` is given: "artifact", the artifact tensor the debugger matched (ONNX, Core ML,
+    # TFLite), or "torch", the torch node name (ExecuTorch: its quantizer works on the capture)
+    names: ClassVar[str] = "artifact"
 
     def region(self, tensor: str) -> list[str]:
         """The layers (the target's own names) to leave in float so that `tensor`, an artifact
@@ -256,6 +261,71 @@ class KeepFloat:
     def requantize(self, layers: list[str]) -> None:
         """Write the artifact again, in place, with `layers` left in float."""
         raise NotImplementedError
+
+
+def take_keep_float(options: Any, config: Any, key: str) -> None:
+    """`[compression] keep_float` into a quantizing target's own options (its `keep_float` field),
+    at validation in the main process: the worker's job and the cache fingerprint carry it then.
+    A list the target section sets itself wins."""
+    names = list(getattr(getattr(config, "compression", None), "keep_float", None) or [])
+    if names and hasattr(options, "keep_float") and not options.keep_float:
+        options.keep_float = names
+
+
+def _module_of(node) -> str:
+    """The innermost module path a capture node was traced in ('' at the top)."""
+    stack = node.meta.get("nn_module_stack") or {}
+    return next(reversed(stack.values()))[0] if stack else ""
+
+
+def resolve_keep_float(graph: Any, names: list[str] | tuple, key: str = "compression.keep_float") -> list[str]:
+    """The capture's node names for a `keep_float` list: a node name stands for itself, a module
+    name (`features.0`) for every node traced inside that module. Names that are neither: one
+    UserError that names them and a few valid ones. `graph`: a torch.fx Graph of the capture."""
+    from ..errors import UserError
+
+    nodes = [n for n in graph.nodes if n.op == "call_function"]
+    by_name = {n.name for n in nodes}
+    out, unknown = [], []
+    for name in names:
+        if name in by_name:
+            out.append(name)
+            continue
+        inside = [n.name for n in nodes if _module_of(n) == name or _module_of(n).startswith(name + ".")]
+        out.extend(inside) if inside else unknown.append(name)
+    if unknown:
+        modules = list(dict.fromkeys(m for m in (_module_of(n) for n in nodes) if m))
+        raise UserError(f"{key}: {', '.join(map(repr, unknown))} names no node or module of the model",
+                        hint=f"Give node names of the capture (e.g. {', '.join(n.name for n in nodes[:4])}) or module "
+                             f"names (e.g. {', '.join(modules[:4])}); `mobilekit debug BUNDLE --config CONFIG` lists "
+                             "every layer by node name.")
+    return list(dict.fromkeys(out))
+
+
+def capture_keep_float(program: str | Path, names: list[str] | tuple, key: str = "compression.keep_float") -> list[str]:
+    """`resolve_keep_float` on the torch.export capture saved at `program` (a worker's job.program)."""
+    return resolve_keep_float(capture_graph(program), names, key)
+
+
+def capture_graph(program: str | Path) -> Any:
+    import torch
+
+    return torch.export.load(str(program)).graph
+
+
+def fused_into(graph: Any, node: str, has_value: set[str] | dict) -> str | None:
+    """The node whose value a converter kept for `node` when it fused it away (a conv folded with
+    its batch norm: the file holds only the relu after them): the first node down the chain of
+    single readers that has a value in the file, or None."""
+    by_name = {n.name: n for n in graph.nodes}
+    cur = by_name.get(node)
+    for _ in range(8):
+        if cur is None or len(cur.users) != 1:
+            return None
+        cur = next(iter(cur.users))
+        if cur.name in has_value:
+            return cur.name
+    return None
 
 
 def package_version(dist: str) -> str | None:

@@ -166,14 +166,24 @@ def lazy_torch_trace(captured: Captured, spec: ModelSpec, refs: References):
 def fallback_rounds(entries: list[dict], res: WorkerResult, target, cfg, spec, refs, eval_data, drop_from, bundle_dir: Path,
               work: Path, cal_path, torch_trace, progress) -> list[dict]:
     """`[compression] fallback = "auto"`: failing int8 artifacts with their worst layers kept in float."""
+    from ..debug.run import NEEDS_CAPTURE, capture_context
+
     log_rel = res.log.relative_to(bundle_dir).as_posix() if res.log.is_relative_to(bundle_dir) else None
 
     def check(rec: ArtifactRecord) -> dict:
         return _check_artifact(rec, target, cfg, spec, refs, eval_data, drop_from, bundle_dir, log_rel, progress)
 
+    context = None
+    if res.target in NEEDS_CAPTURE:  # traced by lowering it again: from the capture its worker converted
+        from ..targets.base import ConvertJob
+
+        job_file = work / res.target / "job.json"
+        if job_file.is_file():
+            context = capture_context(cfg, spec, Path(ConvertJob.load(job_file).program), cal_path)
     return fallback.apply(entries, target, torch_trace=torch_trace, samples=refs.inputs[:FALLBACK_SAMPLES], check=check,
                           bundle_dir=bundle_dir, work_dir=work / res.target, calibration=cal_path,
-                          options=cfg.options(res.target), max_rounds=cfg.compression.fallback_max_rounds, progress=progress)
+                          options=cfg.options(res.target), max_rounds=cfg.compression.fallback_max_rounds, progress=progress,
+                          context=context)
 
 
 def _first_divergence(run, sample: dict) -> str:

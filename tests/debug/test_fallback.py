@@ -1,4 +1,9 @@
-"""`[compression] fallback = "auto"` on the outliers example: the fewest layers kept in float."""
+"""`[compression] fallback = "auto"` on the outliers example: the fewest layers kept in float.
+
+One export of every target with the fallback (module-scoped), judged by the real converters and
+runtimes (onnxruntime, LiteRT, the Core ML interpreter, ExecuTorch); int8 values differ in their
+last bits across CPUs, so only verdicts, drops and bounds are asserted, never int8 bytes.
+"""
 
 import json
 import re
@@ -12,24 +17,42 @@ from .conftest import CONFIG, ROOT
 pytestmark = pytest.mark.slow
 
 
-def _export(tmp_path, *, rounds: int | None = None, targets=("onnx", "tflite")):
+def _export(tmp_path, *, rounds: int | None = None, targets=("onnx", "tflite"), extra: str = ""):
     text = CONFIG.read_text().replace('"../../', f'"{ROOT}/').replace(f'output_dir = "{ROOT}/dist"', f'output_dir = "{tmp_path}"')
     text = re.sub(r"(?m)^targets = \[.*\]$", f"targets = {json.dumps(list(targets))}", text)
-    text += "\n[compression]\nfallback = \"auto\"\n" + (f"fallback_max_rounds = {rounds}\n" if rounds else "")
+    text += "\n[compression]\nfallback = \"auto\"\n" + (f"fallback_max_rounds = {rounds}\n" if rounds else "") + extra
     text += "\n[budgets]\nmax_metric_drop = 0.5\n"
     toml = tmp_path / "mobilekit.toml"
     toml.write_text(text)
     proc = subprocess.run([sys.executable, "-m", "mobilekit", "export", "--config", str(toml)], capture_output=True, text=True,
-                          timeout=900)
+                          timeout=1500)
     manifest = json.loads((tmp_path / "outliers" / "manifest.json").read_text())
     return proc, {f"{a['target']}/{a['variant']}": a for a in manifest["artifacts"]}
 
 
-def test_auto_fallback_keeps_the_outlier_layers_in_float_and_passes(tmp_path):
-    proc, arts = _export(tmp_path, targets=("onnx", "tflite", "coreml"))
-    assert proc.returncode == 1, proc.stderr[-3000:]  # tflite/int8 still fails: its target cannot keep layers in float yet
+@pytest.fixture(scope="module")
+def auto(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("fallback")
+    proc, arts = _export(tmp, targets=("onnx", "tflite", "coreml", "executorch"))
+    return tmp, proc, arts
+
+
+def test_every_int8_artifact_passes_after_the_fallback(auto):
+    tmp, proc, arts = auto
+    assert proc.returncode == 0, proc.stderr[-3000:]  # every target can keep layers in float now
+    for label in ("onnx/int8", "tflite/int8", "coreml/int8", "executorch/int8"):
+        assert arts[label]["status"] == "verified", (label, arts[label].get("error"))
+        assert f"fallback {label}: " in proc.stderr
+    # the bundle is consistent: its checksums and golden vectors hold for the re-quantized files
+    verify = subprocess.run([sys.executable, "-m", "mobilekit", "verify", str(tmp / "outliers")], capture_output=True,
+                            text=True, timeout=600)
+    for label in ("onnx/int8", "tflite/int8", "executorch/int8"):
+        assert "ok" in verify.stdout.split(label, 1)[1].splitlines()[0], verify.stdout
+
+
+def test_onnx_keeps_the_outlier_layers_in_float(auto):
+    _tmp, _proc, arts = auto
     onnx8 = arts["onnx/int8"]
-    assert onnx8["status"] == "verified", onnx8.get("error")
     fb = onnx8["fallback"]
     assert fb["status"] == "passed"
     assert fb["before"]["status"] == "failed" and fb["before"]["top1_drop"] > 0.01  # plain int8 lost > 1 point
@@ -39,19 +62,44 @@ def test_auto_fallback_keeps_the_outlier_layers_in_float_and_passes(tmp_path):
     assert fb["layers"][0] == "relu" and len(fb["rounds"]) <= 3
     assert onnx8["size_bytes"] < 0.5 * arts["onnx/fp32"]["size_bytes"]  # still mostly int8
     assert onnx8["compression"][-1] == {"kind": "float fallback", "kept_float": fb["kept_float"]}
-    assert arts["tflite/int8"]["fallback"]["status"] == "not available"
-    assert "fallback onnx/int8: " in proc.stderr
-    # Core ML int8 is weight-only: the conv that reads the ÷128 weights keeps its weights float
-    coreml8 = arts["coreml/int8"]
-    assert coreml8["status"] == "verified", coreml8.get("error")
+
+
+def test_tflite_keeps_the_outlier_ops_in_float_by_selective_quantization(auto):
+    _tmp, _proc, arts = auto
+    t8 = arts["tflite/int8"]
+    fb = t8["fallback"]
+    assert fb["status"] == "passed" and fb["before"]["status"] == "failed"
+    assert fb["before"]["top1_drop"] > 0.01  # plain int8 lost > 1 point (11.7 here)
+    assert t8["metrics"]["top1_drop"] <= 0.005
+    assert fb["layers"] == ["relu"]  # one round: the layer the debugger ranks worst
+    # the conv that makes the outliers, the pool between, the conv that reads them (TFLite op names)
+    assert 2 <= len(fb["kept_float"]) <= 4
+    assert any("tf.nn.relu/Relu" in n for n in fb["kept_float"]) and any("relu_1/Relu" in n for n in fb["kept_float"])
+    assert t8["size_bytes"] < 0.5 * arts["tflite/fp32"]["size_bytes"]
+    assert t8["compression"][-1] == {"kind": "float fallback", "kept_float": fb["kept_float"]}
+
+
+def test_executorch_keeps_the_outlier_nodes_out_of_the_xnnpack_quantizer(auto):
+    _tmp, _proc, arts = auto
+    e8 = arts["executorch/int8"]
+    fb = e8["fallback"]
+    assert fb["status"] == "passed" and fb["before"]["status"] == "failed"
+    assert fb["before"]["snr_db"] < 12  # plain int8 failed parity (6.2 dB here)
+    assert e8["metrics"]["top1_drop"] <= 0.005 and e8["parity"]["snr_db"] >= 12
+    assert fb["layers"] == ["relu"]
+    # capture nodes: block 1 (conv, bn, relu), the pool, block 2 (conv, bn, relu)
+    assert {"relu", "max_pool2d", "conv2d_1"} <= set(fb["kept_float"]) and len(fb["kept_float"]) <= 8
+    assert "relu_2" not in fb["kept_float"]
+    assert e8["size_bytes"] < 0.5 * arts["executorch/fp32"]["size_bytes"]
+
+
+def test_coreml_keeps_the_weights_that_read_the_outliers_float(auto):
+    _tmp, _proc, arts = auto
+    coreml8 = arts["coreml/int8"]  # Core ML int8 is weight-only: the conv reading the ÷128 weights stays float
     cfb = coreml8["fallback"]
     assert cfb["status"] == "passed" and cfb["before"]["status"] == "failed"
     assert cfb["layers"] == ["_native_batch_norm_legit_no_training_1"] and len(cfb["kept_float"]) == 1
     assert coreml8["size_bytes"] < arts["coreml/fp16"]["size_bytes"]
-    # the bundle is consistent: its checksums and golden vectors hold
-    verify = subprocess.run([sys.executable, "-m", "mobilekit", "verify", str(tmp_path / "outliers")], capture_output=True,
-                            text=True, timeout=600)
-    assert "onnx/int8" in verify.stdout and "ok" in verify.stdout.split("onnx/int8", 1)[1].splitlines()[0]
 
 
 def test_a_fallback_that_runs_out_of_rounds_puts_the_plain_artifact_back(tmp_path):

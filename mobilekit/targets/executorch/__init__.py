@@ -28,7 +28,8 @@ from typing import Any, Literal
 
 from ... import _validate
 from ...errors import ConfigError, UserError
-from ..base import ArtifactRecord, BenchConfig, ConvertJob, Target, Unverifiable, package_version
+from ..base import (ArtifactRecord, BenchConfig, ConvertJob, KeepFloat, Target, Unverifiable, package_version,
+                    take_keep_float)
 from .delegation import delegation_summary  # noqa: F401  (for `mobilekit inspect`)
 
 Variant = Literal["fp32", "fp16", "int8", "coreml", "coreml-int8"]
@@ -47,6 +48,9 @@ class ExecuTorchOptions:
     # Core ML delegate variants
     coreml_minimum_deployment_target: Literal["iOS16", "iOS17", "iOS18"] = "iOS16"
     coreml_weight_threshold: int = 2048  # coreml-int8: smaller weight tensors stay float
+    # int8: capture node or module names the XNNPACK quantizer leaves float (`[compression]
+    # keep_float` is copied here; the accuracy fallback sets it for its re-lowering)
+    keep_float: list[str] = field(default_factory=list)
 
     def check(self, key: str) -> None:
         if not self.variants:
@@ -88,6 +92,7 @@ class ExecuTorchTarget(Target):
 
     def validate(self, options: Any, spec: Any, config: Any) -> None:
         opts = self.parse_options(options, "executorch") if isinstance(options, dict) else options
+        take_keep_float(opts, config, "executorch")
         opts.check("executorch")
         if "int8" in opts.variants and config is not None:
             if not getattr(getattr(config, "calibration", None), "data", None):
@@ -124,6 +129,13 @@ class ExecuTorchTarget(Target):
 
         return timed_session(record, Path(bundle_dir), samples, config.threads or 1)
 
+    def keep_float(self, record, bundle_dir, work_dir, calibration, options, *, program=None, spec=None, **context):
+        """XNNPACK int8: lowered again from the capture with the layers' nodes left out of the quantizer."""
+        if record.variant != "int8" or program is None or spec is None or not installed():
+            return None
+        return ExecuTorchKeepFloat(record, bundle_dir, Path(program), spec, calibration, _validate.to_dict(options)
+                                   if not isinstance(options, dict) else options)
+
     def check_structure(self, record: ArtifactRecord, bundle_dir: Path, spec: Any) -> dict:
         from .runner import check_program
 
@@ -134,6 +146,87 @@ def _variants(options: Any) -> list[str]:
     if isinstance(options, dict):
         return list(options.get("variants") or ["fp32"])
     return list(getattr(options, "variants", None) or ["fp32"])
+
+
+# ops a tensor passes through on its way to the next layer: for it to stay float they must too
+_PASS_THROUGH = ("max_pool2d", "flatten", "view", "reshape", "permute", "squeeze", "unsqueeze", "getitem", "clone",
+                 "dropout", "pad", "cat")
+# ops fused into the conv / linear before them (one quantized pattern)
+_FUSED = ("batch_norm", "relu", "hardtanh", "clamp", "getitem")
+_COMPUTE = ("conv", "linear", "addmm", "mm", "bmm", "add", "mul")
+
+
+def _kind(node, names) -> bool:
+    target = str(node.target)
+    return node.op == "call_function" and any(k in target for k in names)
+
+
+class ExecuTorchKeepFloat(KeepFloat):
+    """The int8 `.pte` lowered again with capture nodes left float (the quantizer's filter).
+
+    A node's region is the quantized pattern that computes it (conv → batch norm → relu) and every
+    layer that reads its value (through pooling and reshapes) up to that layer's own output: its
+    value is then never quantized, as an ONNX tensor with no Q/DQ pair around it.
+    """
+
+    names = "torch"
+
+    def __init__(self, record, bundle_dir: Path, program: Path, spec: dict, calibration: Path | None, options: dict):
+        import torch
+
+        self.record = record
+        self.spec = spec
+        self.path = Path(bundle_dir) / record.path
+        self.program = Path(program)
+        self.calibration = calibration
+        self.options = dict(options or {})
+        self.graph = torch.export.load(str(self.program)).module().graph
+        self.node_of = {n.name: n for n in self.graph.nodes}
+
+    def _fused_down(self, node) -> list:
+        out = [node]
+        while len(node.users) == 1 and _kind(next(iter(node.users)), _FUSED):
+            node = next(iter(node.users))
+            out.append(node)
+        return out
+
+    def region(self, tensor: str) -> list[str]:
+        node = self.node_of.get(tensor)
+        if node is None or node.op != "call_function":
+            return []
+        up = [node]
+        cur = node
+        while _kind(cur, _FUSED) and cur.all_input_nodes:  # up to the conv / linear that starts the pattern
+            cur = cur.all_input_nodes[0]
+            if cur.op != "call_function":
+                break
+            up.append(cur)
+            if not _kind(cur, _FUSED):
+                break
+        chosen = list(reversed(up)) + self._fused_down(node)[1:]
+        last = chosen[-1]
+        todo = list(last.users)
+        seen = set()
+        while todo:
+            user = todo.pop(0)
+            if user.name in seen or user.op != "call_function":
+                continue
+            seen.add(user.name)
+            group = self._fused_down(user)
+            chosen.extend(group)
+            if _kind(user, _PASS_THROUGH) and not _kind(user, _COMPUTE):
+                todo.extend(group[-1].users)
+        return list(dict.fromkeys(n.name for n in chosen))
+
+    def requantize(self, layers: list[str]) -> None:
+        from .convert import lower_bytes
+        from .relower import constant_methods_of
+
+        methods = constant_methods_of(self.path)
+        keep = list(dict.fromkeys([*(self.options.get("keep_float") or []), *layers]))  # the config's list, too
+        data = lower_bytes(self.record.variant, self.program, self.spec, {**self.options, "keep_float": keep},
+                           self.calibration, methods)
+        self.path.write_bytes(data)
 
 
 TARGET = ExecuTorchTarget()

@@ -34,6 +34,10 @@ def convert(job: ConvertJob, opts) -> list[ArtifactRecord]:
     out_dir.mkdir(parents=True, exist_ok=True)
     variants = [v for v in VARIANTS if v in opts.variants]
     cal = quantize.load_calibration(job.calibration, spec, opts.calibration_samples) if "int8" in variants else None
+    if opts.keep_float and "int8" in variants:  # an unknown name stops the target (a UserError), not just int8
+        from ..base import capture_keep_float
+
+        capture_keep_float(job.program, opts.keep_float)
     records, failed = [], []
     for v in variants:
         t = time.perf_counter()
@@ -80,10 +84,17 @@ def _program(job: ConvertJob, variant: str, opts, cal):
 
     spec = job.spec
     if variant == "int8":
-        program, used = quantize.int8_program(Path(job.program), spec, cal)
-        return program, [{"kind": "quantization", "method": "PT2E static (XNNPACKQuantizer)", "weights": "int8",
-                          "activations": "int8", "granularity": "per-channel", "io": "float32",
-                          "calibration_samples": used}], {"made_by_quantizer": {"torchao": package_version("torchao")}}
+        keep = list(getattr(opts, "keep_float", None) or [])
+        program, used = quantize.int8_program(Path(job.program), spec, cal, keep_float=keep)
+        compression = [{"kind": "quantization", "method": "PT2E static (XNNPACKQuantizer)", "weights": "int8",
+                        "activations": "int8", "granularity": "per-channel", "io": "float32", "calibration_samples": used}]
+        if keep:
+            from ..base import capture_keep_float
+
+            nodes = capture_keep_float(job.program, keep)  # the quantizer's filter sees exactly these
+            compression.append({"kind": "float fallback", "by": "compression.keep_float", "requested": keep,
+                                "nodes": nodes, "kept_float": nodes})
+        return program, compression, {"made_by_quantizer": {"torchao": package_version("torchao")}}
     ep = torch.export.load(job.program)
     if variant == "fp16":
         example = tuple(torch.zeros(t["shape"], dtype=getattr(torch, t["dtype"])) for t in spec["inputs"])
@@ -197,6 +208,22 @@ def _lower(program, partitioner, methods):
     from executorch.exir import to_edge_transform_and_lower
 
     return to_edge_transform_and_lower(program, partitioner=[partitioner], constant_methods=methods or None)
+
+
+def lower_bytes(variant: str, program: Path, spec: dict, options: dict, calibration: Path | None,
+                methods: dict | None) -> bytes:
+    """One XNNPACK variant lowered again from the capture (the accuracy fallback's re-lowering): the
+    same steps as `convert`, so `relower` with the same options reproduces it byte for byte."""
+    from ... import _validate
+    from . import ExecuTorchOptions
+
+    opts = _validate.build(ExecuTorchOptions, dict(options or {}), "executorch")
+    job = ConvertJob(target="executorch", program=str(program), spec=spec, options=dict(options or {}),
+                     bundle_dir="", work_dir="", calibration=str(calibration) if calibration else None)
+    cal = quantize.load_calibration(job.calibration, spec, opts.calibration_samples) if variant == "int8" else None
+    ep, _compression, _extra = _program(job, variant, opts, cal)
+    edge = _lower(ep, _partitioner(variant, opts), methods or None)
+    return bytes(edge.to_executorch().buffer)
 
 
 def _lower_with_etrecord(program, partitioner, methods):

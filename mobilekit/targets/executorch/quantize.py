@@ -36,8 +36,10 @@ def load_calibration(path: str | None, spec: dict, limit: int) -> dict[str, np.n
     return out
 
 
-def int8_program(program_path: Path, spec: dict, cal: dict[str, np.ndarray]):
-    """(the quantized ExportedProgram, calibration samples used)."""
+def int8_program(program_path: Path, spec: dict, cal: dict[str, np.ndarray], keep_float: list[str] | tuple = ()):
+    """(the quantized ExportedProgram, calibration samples used). `keep_float`: capture node names
+    or module names (`features.0`: every node under it) the quantizer leaves unannotated — float,
+    run by XNNPACK's float kernels; an unknown name is a UserError."""
     import torch
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
@@ -48,7 +50,14 @@ def int8_program(program_path: Path, spec: dict, cal: dict[str, np.ndarray]):
     ep = torch.export.load(str(program_path))
     example = tuple(torch.zeros(t["shape"], dtype=getattr(torch, t["dtype"])) for t in spec["inputs"])
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    graph = prepare_pt2e(ep.module(), quantizer)
+    module = ep.module()
+    if keep_float:
+        from ..base import resolve_keep_float
+
+        floats = set(resolve_keep_float(module.graph, keep_float))
+        # the quantizer skips a pattern (conv-bn-relu, linear, ...) if any node in it is filtered out
+        quantizer.set_filter_function(lambda n: n.name not in floats)
+    graph = prepare_pt2e(module, quantizer)
     batch = spec["inputs"][0]["shape"][0]
     n_samples = len(next(iter(cal.values())))
     used = 0

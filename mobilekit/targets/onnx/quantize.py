@@ -124,3 +124,36 @@ def _drop_bias_zero_points(model) -> int:
         del model.graph.initializer[:]
         model.graph.initializer.extend(keep)
     return len(dropped)
+
+
+def keep_float_nodes(base: Path, program: str | Path, names: list[str]) -> dict:
+    """`[compression] keep_float` (torch node / module names) as ONNX node names to exclude.
+
+    torch.onnx names each value after the FX node that computes it, so torch node T is ONNX value
+    T, and the node that produces it runs in float (its readers are quantized as usual unless
+    listed too: the fallback's regions keep a whole tensor float instead). A node folded away in
+    the export (a conv with its batch norm) is the ONNX node that computes the value after it
+    (`fused`); one with no value at all is listed under `not_matched`."""
+    import onnx
+
+    from ..base import capture_graph, fused_into, resolve_keep_float
+
+    capture = capture_graph(program)
+    nodes = resolve_keep_float(capture, names)
+    graph = onnx.load(str(base), load_external_data=False).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    torch_names = {n.name for n in capture.nodes}
+    kept, not_matched, fused = [], [], {}
+    for t in nodes:
+        if t in producer:
+            kept.append(producer[t].name)
+            continue
+        into = fused_into(capture, t, producer)
+        if into is None:
+            not_matched.append(t)
+            continue
+        # folded into the node that computes `into`'s input (a Conv with the batch norm in it)
+        fused[t] = into
+        kept += [producer[i].name for i in producer[into].input if i in producer and i not in torch_names]
+    return {"nodes": nodes, "kept_float": list(dict.fromkeys(k for k in kept if k)), "fused": fused,
+            "not_matched": not_matched}

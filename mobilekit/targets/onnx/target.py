@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Literal
 
 from ...errors import ConfigError
-from ..base import ArtifactRecord, BenchConfig, ConvertJob, Target, TensorIO, Unverifiable, options_dict, package_version
+from ..base import (ArtifactRecord, BenchConfig, ConvertJob, Target, TensorIO, Unverifiable, options_dict, package_version,
+                    take_keep_float)
 from . import keep_float
 
 Variant = Literal["fp32", "fp16", "int8-dynamic", "int8"]
@@ -29,6 +30,9 @@ class OnnxOptions:
     variants: list[Variant] = field(default_factory=lambda: ["fp32"])
     per_channel: bool = True  # int8 weights quantized per output channel
     reduce_range: bool = True  # 7-bit weights for static int8: exact on x86 CPUs without VNNI
+    # int8 / int8-dynamic: torch node or module names left float (nodes_to_exclude); set from
+    # `[compression] keep_float`
+    keep_float: list[str] = field(default_factory=list)
 
     def check(self, key: str) -> None:
         if not 17 <= self.opset <= 23:
@@ -50,6 +54,9 @@ class OnnxTarget(Target):
         return {"torch": package_version("torch"), "onnx": package_version("onnx"),
                 "onnxscript": package_version("onnxscript")}
 
+    def validate(self, options, spec, config) -> None:
+        take_keep_float(options, config, "onnx")
+
     def needs_calibration(self, options: OnnxOptions) -> bool:
         return "int8" in options.variants
 
@@ -62,6 +69,10 @@ class OnnxTarget(Target):
         base = export_onnx(Path(job.program), folder / FILES["fp32"][0], job.spec, opset=opts["opset"],
                            dynamic_batch=opts["dynamic_batch"], versions=job.versions)
         records = []
+        wanted = opts.get("keep_float") or []
+        user = (onnx_quantize.keep_float_nodes(base, job.program, wanted)
+                if wanted and any(v.startswith("int8") for v in opts["variants"]) else None)
+        exclude = user["kept_float"] if user else []
         for variant in opts["variants"]:
             fname, precision = FILES[variant]
             compression: list[dict] = []
@@ -70,12 +81,15 @@ class OnnxTarget(Target):
                 onnx_quantize.to_fp16(base, folder / fname)
                 compression = [{"kind": "cast", "weights": "fp16", "activations": "fp16", "io": "fp32"}]
             elif variant == "int8-dynamic":
-                onnx_quantize.dynamic_int8(base, folder / fname, per_channel=opts["per_channel"], work=Path(job.work_dir))
+                onnx_quantize.dynamic_int8(base, folder / fname, per_channel=opts["per_channel"], work=Path(job.work_dir),
+                                           nodes_to_exclude=exclude)
                 compression = [{"kind": "quantization", "method": "dynamic", "weights": "int8", "activations": "dynamic uint8"}]
             elif variant == "int8":
                 onnx_quantize.static_int8(base, folder / fname, Path(job.calibration), per_channel=opts["per_channel"],
-                                          reduce_range=opts["reduce_range"], work=Path(job.work_dir))
+                                          reduce_range=opts["reduce_range"], work=Path(job.work_dir), nodes_to_exclude=exclude)
                 compression = [{"kind": "quantization", "method": "static QDQ", "weights": "int8", "activations": "uint8"}]
+            if user and variant.startswith("int8"):
+                compression.append({"kind": "float fallback", "by": "compression.keep_float", "requested": list(wanted), **user})
             if variant != "fp32":
                 made_by = {**made_by, "quantizer": "onnxruntime.quantization", "onnxruntime": package_version("onnxruntime")}
             records.append(ArtifactRecord(
@@ -97,10 +111,10 @@ class OnnxTarget(Target):
             shutil.move(base, Path(job.work_dir) / keep_float.BASE_COPY)
         return records
 
-    def keep_float(self, record, bundle_dir, work_dir, calibration, options):
+    def keep_float(self, record, bundle_dir, work_dir, calibration, options, **context):
         if record.variant not in ("int8", "int8-dynamic"):
             return None
-        return keep_float.OnnxKeepFloat(record, bundle_dir, work_dir, calibration, options_dict(options))
+        return _WithUserList(record, bundle_dir, work_dir, calibration, options_dict(options))
 
     # -- mobilekit bench: ONNX Runtime, CPU execution provider ---------------------------------
     runtime_dists = {"onnxruntime": "onnxruntime"}
@@ -124,6 +138,14 @@ class OnnxTarget(Target):
         except ImportError as exc:  # pragma: no cover - onnxruntime is a core dependency
             raise Unverifiable(f"onnxruntime is not installed ({exc})") from None
         return onnxruntime_runner(bundle_dir / record.path, record)
+
+
+class _WithUserList(keep_float.OnnxKeepFloat):
+    """The fallback's re-quantization keeps what `[compression] keep_float` kept, too."""
+
+    def requantize(self, layers: list[str]) -> None:
+        user = next((c for c in self.record.compression if c.get("by") == "compression.keep_float"), None)
+        super().requantize(list(dict.fromkeys([*(user or {}).get("kept_float", []), *layers])))
 
 
 def _layout(spec: dict) -> str:

@@ -42,6 +42,9 @@ class TFLiteOptions:
     integer_io: bool = False  # full int8 with int8 input/output tensors (needs "int8")
     calibration_samples: int = 200  # at most this many calibration samples are used
     metadata: bool = True  # attach TFLite metadata (name, normalization, labels.txt, …)
+    # int8 (onnx2tf): torch node or module names left float by selective quantization; set from
+    # `[compression] keep_float` (keep_float.py)
+    keep_float: list[str] = field(default_factory=list)
 
     def check(self, key: str) -> None:
         if not self.variants:
@@ -59,6 +62,9 @@ class TFLiteOptions:
             )
         if self.calibration_samples < 1:
             raise ConfigError(f"{key}.calibration_samples", f"must be >= 1, got {self.calibration_samples}")
+        if self.keep_float and self.converter == "litert-torch":
+            raise ConfigError(f"{key}.converter", "\"litert-torch\" cannot keep layers in float (keep_float is set)",
+                              hint="Use converter = \"onnx2tf\" (or \"auto\"), whose int8 step takes a list of ops to leave float.")
 
 
 @dataclass

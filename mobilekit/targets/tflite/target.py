@@ -8,7 +8,7 @@ from typing import Any
 
 from ... import _validate
 from ...errors import ConversionError, UserError
-from ..base import ArtifactRecord, ConvertJob, Target, Unverifiable, package_version
+from ..base import ArtifactRecord, ConvertJob, Target, Unverifiable, package_version, take_keep_float
 from .flatbuffer import _signature_names
 from .inputs import _load_calibration, _offline_environment, _one_line, _spec_inputs, _variants
 from .options import _AUTO_ORDER, SIGNATURE_KEY, VARIANTS, TFLiteOptions, _Built
@@ -41,6 +41,7 @@ class TFLiteTarget(Target):
 
     def validate(self, options: Any, spec: Any, config: Any) -> None:
         opts = self.parse_options(options, "tflite") if isinstance(options, dict) else options
+        take_keep_float(opts, config, "tflite")
         opts.check("tflite")
         if "int8" in opts.variants and config is not None:
             cal = getattr(getattr(config, "calibration", None), "data", None)
@@ -158,7 +159,18 @@ class TFLiteTarget(Target):
             facts["metadata"]["labels"] = len(meta["labels"] or [])
         return facts
 
+    # -- accuracy fallback: TensorFlow's selective quantization (keep_float.py) -------------------
+    def keep_float(self, record, bundle_dir, work_dir, calibration, options, **context):
+        from .keep_float import CALIBRATED, TFLiteKeepFloat
+
+        if record.variant != "int8" or (record.made_by or {}).get("converter") != "onnx2tf":
+            return None  # int8-dynamic, or litert-torch's int8 (PT2E: another quantizer)
+        if not (Path(work_dir) / CALIBRATED).exists():
+            return None
+        return TFLiteKeepFloat(record, bundle_dir, work_dir)
+
 
 # -- options, spec, data ------------------------------------------------------------------------
 
 _BUILDERS = {"onnx2tf": _build_onnx2tf, "litert-torch": _build_litert_torch}
+

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...errors import ConversionError
 from ..base import ConvertJob, package_version
 from .flatbuffer import _float_io
 from .inputs import _calibration_batches, _is_image, _nhwc, _one_line
@@ -56,6 +57,9 @@ def _build_litert_torch(job: ConvertJob, opts: TFLiteOptions, variants: list[str
                                [{"kind": "quantization", "weights": "int8", "activations": "dynamic-int8",
                                  "granularity": "per-channel", "method": "litert-torch full_dynamic_recipe"}])
             else:  # full int8: PT2E static quantization, calibrated
+                if opts.keep_float:  # never a file that quietly quantizes what the config keeps float
+                    raise ConversionError("tflite", "litert-torch's int8 cannot keep layers in float "
+                                                    f"(keep_float = {list(opts.keep_float)})")
                 data, n = _litert_pt2e_int8(wrapper, sample, spec, cal, layouts)
                 if not opts.integer_io:
                     data = _float_io(data)

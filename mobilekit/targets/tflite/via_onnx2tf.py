@@ -132,7 +132,22 @@ def _build_onnx2tf(job: ConvertJob, opts: TFLiteOptions, variants: list[str], ca
         else:
             compression = []
         try:
-            data = bytes(c.convert())
+            if v == "int8":  # calibrate, then quantize: the same two steps c.convert() takes, kept apart
+                from . import keep_float
+
+                c._experimental_calibrate_only = True  # noqa: SLF001 - what QuantizationDebugger sets
+                calibrated = bytes(c.convert())
+                deny = []
+                if opts.keep_float:  # `[compression] keep_float`: torch names, found in the file by value
+                    found = keep_float.from_torch_names(job, calibrated, layouts, cal, opts.keep_float, work)
+                    deny = found["kept_float"]
+                    compression.append({"kind": "float fallback", "by": "compression.keep_float",
+                                        "requested": list(opts.keep_float), **found})
+                data = keep_float.quantize(calibrated, integer_io=opts.integer_io, keep_float=deny)
+                keep_float.save_for_fallback(work, calibrated, spec, dict(job.options or {}), layouts,
+                                             compression, details, opts.integer_io)
+            else:
+                data = bytes(c.convert())
             data = _add_signature(data, [t["name"] for t in spec["inputs"]], [t["name"] for t in spec["outputs"]])
         except Exception as exc:  # noqa: BLE001 - one variant failing leaves the others
             traceback.print_exc()
