@@ -109,6 +109,17 @@ def capture_context(cfg, spec, program: Path, calibration: Path | None) -> dict:
     return {"program": Path(program), "spec": spec.to_dict(), "options": opts, "calibration": calibration}
 
 
+def _for_entry(context: dict, entry: dict) -> dict:
+    """The capture context with the nodes this artifact kept float (`[compression] keep_float`, the
+    accuracy fallback) in its options: lowered again without them, it would be another program."""
+    kept = [n for c in entry.get("compression") or [] if c.get("kind") == "float fallback"
+            for n in (c.get("nodes") or c.get("kept_float") or [])]
+    kept += (entry.get("fallback") or {}).get("kept_float") or []
+    if not kept or "options" not in context:
+        return context
+    return {**context, "options": {**context["options"], "keep_float": list(dict.fromkeys(kept))}}
+
+
 SUMMARY_WORST = 3
 
 
@@ -175,7 +186,7 @@ def _one(bundle: Bundle, entry: dict, tt, inputs: list[dict], labels: dict, anch
         return {**out, "status": "not traced", "reason": f"no tracer for {target} artifacts"}
     rec = ArtifactRecord.from_dict(entry)
     try:
-        tr = trace_fn(path, rec, inputs, **(context or {})) if target in NEEDS_CAPTURE else trace_fn(path, rec, inputs)
+        tr = trace_fn(path, rec, inputs, **_for_entry(context or {}, entry)) if target in NEEDS_CAPTURE else trace_fn(path, rec, inputs)
     except NotTraceable as exc:
         return {**out, "status": "not traced", "reason": str(exc)}
     if target == "tflite":

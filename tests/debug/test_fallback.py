@@ -93,6 +93,21 @@ def test_executorch_keeps_the_outlier_nodes_out_of_the_xnnpack_quantizer(auto):
     assert e8["size_bytes"] < 0.5 * arts["executorch/fp32"]["size_bytes"]
 
 
+def test_the_debugger_traces_the_artifacts_the_fallback_made(auto):
+    """An ExecuTorch .pte with nodes kept float is lowered again with them (else it is another
+    program, and the byte-identical check refuses it)."""
+    from .conftest import run_debug
+
+    tmp, _proc, _arts = auto
+    proc = run_debug(str(tmp / "outliers"), "--config", str(tmp / "mobilekit.toml"), "--artifact", "executorch/int8",
+                     "--json", "--no-placement", "--samples", "4")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    art = json.loads(proc.stdout)["artifacts"]["executorch/int8"]
+    assert art["status"] == "compared", art.get("reason")
+    assert art["output_snr_db"] >= art["threshold_db"]  # the verified artifact, traced: no layer breaks it now
+    assert art["first_below"] is None or art["first_below"]["snr_db"] > 0
+
+
 def test_coreml_keeps_the_weights_that_read_the_outliers_float(auto):
     _tmp, _proc, arts = auto
     coreml8 = arts["coreml/int8"]  # Core ML int8 is weight-only: the conv reading the ÷128 weights stays float

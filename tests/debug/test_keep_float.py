@@ -32,7 +32,7 @@ def _export(tmp_path, targets, keep):
 @pytest.fixture(scope="module")
 def kept(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("keep_float")
-    proc = _export(tmp, ("onnx", "tflite", "executorch"), KEEP)
+    proc = _export(tmp, ("onnx", "tflite", "executorch", "coreml"), KEEP)
     manifest = json.loads((tmp / "outliers" / "manifest.json").read_text())
     return proc, {f"{a['target']}/{a['variant']}": a for a in manifest["artifacts"]}
 
@@ -64,6 +64,20 @@ def test_nothing_the_list_names_is_dropped_silently(kept):
     assert onnx["kept_float"] == ["node_Conv_67", "node_relu", "node_max_pool2d", "node_Conv_69", "node_relu_1"]
     tfl = next(c for c in arts["tflite/int8"]["compression"] if c.get("by") == "compression.keep_float")
     assert len(tfl["kept_float"]) == 3  # TFLite fuses conv-bn-relu into one op: two of them and the pool
+
+
+def test_core_ml_keeps_the_weights_of_the_named_convs_float(kept):
+    """Core ML compresses weights only: the two convs' weights stay float (each folded with its
+    batch norm into the op named after it), the relus and the pool have none to keep."""
+    proc, arts = kept
+    art = arts["coreml/int8"]
+    assert art["status"] == "verified", (art.get("error"), proc.stderr[-2000:])  # plain: parity fails (cosine 0.94)
+    entry = next(c for c in art["compression"] if c.get("by") == "compression.keep_float")
+    assert entry["requested"] == KEEP and len(entry["kept_float"]) == 2, entry
+    assert {"conv2d", "conv2d_1"} <= set(entry["fused"]), entry
+    assert {"relu", "max_pool2d", "relu_1"} <= set(entry["not_matched"]) and "weights only" in entry["note"]
+    assert art["size_bytes"] < arts["coreml/fp16"]["size_bytes"]
+    assert not any(c.get("by") == "compression.keep_float" for c in arts["coreml/fp16"]["compression"])  # not compressed
 
 
 def test_an_unknown_name_is_one_clear_error(tmp_path):

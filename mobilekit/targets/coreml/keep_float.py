@@ -51,6 +51,8 @@ class CoreMLKeepFloat(KeepFloat):
         from .metadata import save_package
         from .plans import _compress
 
+        user = next((c for c in self.record.compression if c.get("by") == "compression.keep_float"), None)
+        layers = list(dict.fromkeys([*(user or {}).get("kept_float", []), *layers]))  # what the user kept stays kept
         old = ct.models.MLModel(str(self.path), skip_model_load=True)
         model, _notes = _compress(ct.models.MLModel(str(self.base), skip_model_load=True), self.plan, keep_float=layers)
         for attr in _COPIED:  # the variant's own description, not the base's
@@ -64,3 +66,41 @@ class CoreMLKeepFloat(KeepFloat):
             meta[key] = value
         meta["mobilekit.kept_float"] = json.dumps(layers)
         save_package(model, self.path)
+
+
+def ops_for_nodes(model, program: str | Path, names: list[str]) -> dict:
+    """`[compression] keep_float` (torch node / module names) as the Core ML ops whose weights stay
+    float. coremltools converts the capture after `run_decompositions` and names each MIL value
+    after the node of that graph that computes it (a batch norm is `_native_batch_norm_legit…`,
+    the decomposed node's `from_node` says which capture node it came from). A conv folded with
+    the batch norm after it is the op named after the batch norm (`fused`); a node with no weight
+    op (a relu, a pool: weight-only compression leaves it float anyway) is under `not_matched`."""
+    import torch
+
+    from ...verify.coreml_interp.divergence import base_name
+    from ..base import capture_graph, resolve_keep_float
+
+    nodes = resolve_keep_float(capture_graph(program), names)
+    decomposed = torch.export.load(str(program)).run_decompositions({}).graph
+    weight_op = {base_name(out.name): op.name for op in model._mil_program.functions["main"].operations  # noqa: SLF001
+                 if op.op_type in WEIGHT_OPS for out in op.outputs}
+    kept, fused, not_matched = [], {}, []
+    for t in nodes:
+        hits = []
+        for d in decomposed.nodes:
+            if d.name != t and t not in {f.name for f in d.meta.get("from_node") or []}:
+                continue
+            # its own weight op, or the one it was folded into (its single reader: conv → batch norm)
+            folded = next(iter(d.users)).name if len(d.users) == 1 else None
+            if d.name in weight_op:
+                hits.append(d.name)
+            elif folded in weight_op:
+                hits.append(folded)
+        if not hits:
+            not_matched.append(t)
+            continue
+        if hits != [t]:
+            fused[t] = hits[0]
+        kept += [weight_op[h] for h in hits]
+    return {"nodes": nodes, "kept_float": list(dict.fromkeys(kept)), "fused": fused, "not_matched": not_matched,
+            **({"note": "Core ML compresses weights only: a listed node without weights is float already"} if not_matched else {})}

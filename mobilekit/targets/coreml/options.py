@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ...errors import ConfigError
@@ -51,6 +51,9 @@ class CoreMLOptions:
     fold_std: bool = True  # per-channel std: fold exactly into the model (else approximate it)
     image_inputs: bool = True  # image inputs as ImageType (pixel buffers); False: NCHW multi-arrays
     package_name: str | None = None  # default: the config's name in CamelCase (a Swift class name)
+    # compressed variants: torch node or module names whose op's weights stay float (weight-only
+    # compression: a layer without weights has nothing to keep); set from `[compression] keep_float`
+    keep_float: list[str] = field(default_factory=list)
 
     def check(self, key: str) -> None:
         if self.variants is None:

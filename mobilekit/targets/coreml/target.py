@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ConversionError, UserError
-from ..base import ArtifactRecord, ConvertJob, Target, TensorIO, package_version
+from ..base import ArtifactRecord, ConvertJob, Target, TensorIO, package_version, take_keep_float
 from .checks import check_package
 from .common import _Clock, _coremltools, _first_line, _package_name, _reset_mil_names, _spec_dict
 from .convert import _convert_base, _prepare, _Prepared
@@ -45,6 +45,8 @@ class CoreMLTarget(Target):
                     raise UserError(
                         f"coreml: image input {t['name']!r} has batch {shape[0]}; Core ML image inputs take one image",
                         hint="Use batch 1 in `inputs[].shape`, or set `coreml.image_inputs = false`.")
+        if config is not None:
+            take_keep_float(options, config, "coreml")
         return None
 
     # -- conversion (runs in a worker process) ---------------------------------------------
@@ -65,10 +67,16 @@ class CoreMLTarget(Target):
         bundle = Path(job.bundle_dir)
         name = opts.package_name or _package_name(spec["name"])
         records = []
+        user = {}  # base precision → what `keep_float` resolved to in that base program
+        if opts.keep_float and any(p.compression for p in plans):
+            from .keep_float import ops_for_nodes
+
+            user = {b: ops_for_nodes(m, job.program, opts.keep_float) for b, m in base_models.items()}
         for i, plan in enumerate(plans):
+            kept = user[plan.base]["kept_float"] if plan.compression and plan.base in user else []
             with clock(f"compress_{plan.variant}"):
                 try:
-                    model, overrides = _compress(base_models[plan.base], plan)
+                    model, overrides = _compress(base_models[plan.base], plan, keep_float=kept)
                 except Exception as exc:
                     raise ConversionError("coreml", f"{plan.variant}: weight compression failed: "
                                                     f"{type(exc).__name__}: {_first_line(exc)}") from exc
@@ -78,6 +86,9 @@ class CoreMLTarget(Target):
                 save_package(model, bundle / rel)
                 facts = inspect_package(bundle / rel)
             record = self._record(rel, plan, opts, prepared, facts)
+            if plan.compression and plan.base in user:
+                record.compression.append({"kind": "float fallback", "by": "compression.keep_float",
+                                           "requested": list(opts.keep_float), **user[plan.base]})
             if overrides:
                 record.details["granularity_overrides"] = overrides
             records.append(record)
@@ -155,7 +166,7 @@ class CoreMLTarget(Target):
             return f"macOS {platform.mac_ver()[0]}"
         return super().runtime_version(runtime)
 
-    def keep_float(self, record, bundle_dir, work_dir, calibration, options):
+    def keep_float(self, record, bundle_dir, work_dir, calibration, options, **context):
         from .keep_float import CoreMLKeepFloat, uncompressed_sibling
 
         plan = next((p for p in _plans(options) if p.variant == record.variant), None)
