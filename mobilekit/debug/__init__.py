@@ -1,7 +1,7 @@
 """`mobilekit debug`: where does an artifact lose accuracy? Layer-by-layer against the torch model.
 
 The flow: the torch program's intermediate values on real inputs (torch_trace) → each artifact's
-own intermediate tensors from its runtime (onnx_trace, tflite_trace, coreml_trace) → matched to
+own intermediate tensors from its runtime (each target's `tracer`: targets/*/trace.py) → matched to
 torch nodes by what the converter preserves (match) → per-layer figures, the error a layer adds
 vs the error it inherits (layers) → a table, JSON and a Model Explorer overlay (render).
 

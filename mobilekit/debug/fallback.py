@@ -19,7 +19,7 @@ from ..targets.base import ArtifactRecord
 from ..verify.verdict import precision_class
 from . import layers as layers_mod
 from . import match
-from .run import NEEDS_CAPTURE, tracer
+from .run import by_value, for_target, needs_capture, tracer
 
 
 def _set_aside(path: Path) -> Path:
@@ -78,22 +78,23 @@ def _matcher(rec: ArtifactRecord, entries: list[dict], bundle_dir: Path, samples
     debugger does it (`run._one`): a function (torch trace, kept layers) → (trace, matches), or why not."""
     trace = tracer(rec.target)
     path = Path(bundle_dir) / rec.path
-    if rec.target in NEEDS_CAPTURE:
+    if needs_capture(rec.target):
         if not context or not context.get("program"):
             return f"{rec.target} is traced by lowering it again from the capture, which the caller did not give"
+        base = for_target(context, rec.target)
 
         def traced(tt, kept):
             # the program is lowered again with the kept layers float, as the artifact now is
-            opts = dict(context.get("options") or {})
-            ctx = {**context, "options": {**opts, "keep_float": list(dict.fromkeys([*(opts.get("keep_float") or []), *kept]))}}
+            opts = dict(base["options"])
+            ctx = {**base, "options": {**opts, "keep_float": list(dict.fromkeys([*(opts.get("keep_float") or []), *kept]))}}
             tr = trace(path, rec, samples, **ctx)
             matches, _ = match.by_name(tt, tr, tt.outputs)
             return tr, matches
 
         return traced
-    if rec.target == "tflite":  # no source names: matched by value on the fp32 file of the same converter
+    if by_value(rec.target):  # no source names: matched by value on the fp32 file of the same converter
         converter = (rec.made_by or {}).get("converter")
-        sibling = next((e for e in entries if e.get("target") == "tflite" and e.get("precision") == "fp32"
+        sibling = next((e for e in entries if e.get("target") == rec.target and e.get("precision") == "fp32"
                         and (e.get("made_by") or {}).get("converter") == converter
                         and (Path(bundle_dir) / e.get("path", "")).is_file()), None)
         if sibling is None:

@@ -29,21 +29,29 @@ SAME_MODEL_MIN_SNR_DB = 60.0  # torch on the golden inputs vs the bundle's golde
 
 
 def tracer(target: str):
-    if target == "onnx":
-        from .onnx_trace import trace
-    elif target == "tflite":
-        from .tflite_trace import trace
-    elif target == "coreml":
-        from .coreml_trace import trace
-    elif target == "executorch":
-        from .executorch_trace import trace
-    else:
+    """The target's tracer (its `tracer` hook), or None."""
+    t = _target(target)
+    return t.tracer() if t is not None else None
+
+
+def _target(name: str):
+    from ..errors import MobileKitError
+    from ..targets import base
+
+    try:
+        return base.get(name)
+    except MobileKitError:  # a bundle from an install with another target
         return None
-    return trace
 
 
-# targets whose tracer needs the capture (and config) the artifact came from, not just its file
-NEEDS_CAPTURE = {"executorch"}
+def needs_capture(target: str) -> bool:
+    t = _target(target)
+    return bool(t is not None and t.trace_needs_capture)
+
+
+def by_value(target: str) -> bool:
+    t = _target(target)
+    return bool(t is not None and t.trace_by_value)
 
 
 def debug_bundle(bundle: Bundle, cfg: Any, *, artifacts: list[str] | None = None, data: str | None = None,
@@ -86,10 +94,10 @@ def debug_bundle(bundle: Bundle, cfg: Any, *, artifacts: list[str] | None = None
 def _capture_context(cfg, spec, program: Path, chosen: list[str], labels: dict, work: Path) -> dict:
     """`capture_context` for `mobilekit debug`: the calibration inputs are loaded again from the
     config, as the export wrote them for the converters."""
-    if not any(labels[c]["target"] in NEEDS_CAPTURE for c in chosen):
+    if not any(needs_capture(labels[c]["target"]) for c in chosen):
         return {}
     calibration = None
-    if getattr(cfg.calibration, "data", None) and any(labels[c]["target"] in NEEDS_CAPTURE and labels[c]["variant"] == "int8"
+    if getattr(cfg.calibration, "data", None) and any(needs_capture(labels[c]["target"]) and labels[c]["variant"] == "int8"
                                                        for c in chosen):
         from ..data import load as load_data
 
@@ -100,24 +108,35 @@ def _capture_context(cfg, spec, program: Path, chosen: list[str], labels: dict, 
 
 
 def capture_context(cfg, spec, program: Path, calibration: Path | None) -> dict:
-    """What a tracer that lowers the artifact again needs (ExecuTorch): the capture, the spec, the
-    target's options and the calibration inputs the export used."""
+    """What a tracer that lowers the artifact again needs (`trace_needs_capture`): the capture, the
+    spec, the targets' options (each tracer gets its own, `_for_entry`) and the calibration inputs
+    the export used."""
     import dataclasses
 
-    opts = cfg.target_options.get("executorch") if hasattr(cfg, "target_options") else None
-    opts = dataclasses.asdict(opts) if dataclasses.is_dataclass(opts) else dict(opts or {})
-    return {"program": Path(program), "spec": spec.to_dict(), "options": opts, "calibration": calibration}
+    options = {name: dataclasses.asdict(o) if dataclasses.is_dataclass(o) else dict(o or {})
+               for name, o in (getattr(cfg, "target_options", None) or {}).items()}
+    return {"program": Path(program), "spec": spec.to_dict(), "options_by_target": options, "calibration": calibration}
+
+
+def for_target(context: dict | None, target: str) -> dict:
+    """The capture context as one target's tracer takes it: its own options under `options`."""
+    if not context:
+        return {}
+    out = {k: v for k, v in context.items() if k != "options_by_target"}
+    out["options"] = dict((context.get("options_by_target") or {}).get(target) or {})
+    return out
 
 
 def _for_entry(context: dict, entry: dict) -> dict:
-    """The capture context with the nodes this artifact kept float (`[compression] keep_float`, the
-    accuracy fallback) in its options: lowered again without them, it would be another program."""
+    """For one artifact: its target's options with the nodes it kept float (`[compression]
+    keep_float`, the accuracy fallback) — lowered again without them, it is another program."""
+    out = for_target(context, entry["target"])
     kept = [n for c in entry.get("compression") or [] if c.get("kind") == "float fallback"
             for n in (c.get("nodes") or c.get("kept_float") or [])]
     kept += (entry.get("fallback") or {}).get("kept_float") or []
-    if not kept or "options" not in context:
-        return context
-    return {**context, "options": {**context["options"], "keep_float": list(dict.fromkeys(kept))}}
+    if out and kept:
+        out["options"]["keep_float"] = list(dict.fromkeys([*(out["options"].get("keep_float") or []), *kept]))
+    return out
 
 
 SUMMARY_WORST = 3
@@ -134,7 +153,7 @@ def summarize_failures(bundle_dir: Path, entries: list[dict], torch_trace, sampl
     for entry in entries:
         if entry.get("status") != "failed" or "parity" not in entry or "debug" in entry or tracer(entry["target"]) is None:
             continue
-        if entry["target"] in NEEDS_CAPTURE and not context:
+        if needs_capture(entry["target"]) and not context:
             continue  # the caller gave no capture to lower it again from
         try:
             art = _one(bundle, entry, torch_trace(), samples, labels, anchors, placement=False, context=context)
@@ -186,11 +205,11 @@ def _one(bundle: Bundle, entry: dict, tt, inputs: list[dict], labels: dict, anch
         return {**out, "status": "not traced", "reason": f"no tracer for {target} artifacts"}
     rec = ArtifactRecord.from_dict(entry)
     try:
-        tr = trace_fn(path, rec, inputs, **_for_entry(context or {}, entry)) if target in NEEDS_CAPTURE else trace_fn(path, rec, inputs)
+        tr = trace_fn(path, rec, inputs, **_for_entry(context or {}, entry)) if needs_capture(target) else trace_fn(path, rec, inputs)
     except NotTraceable as exc:
         return {**out, "status": "not traced", "reason": str(exc)}
-    if target == "tflite":
-        matches, unmatched = _tflite_matches(bundle, entry, rec, tr, tt, inputs, labels, anchors)
+    if by_value(target):
+        matches, unmatched = _matches_by_value(bundle, entry, rec, tr, tt, inputs, labels, anchors)
         if matches is None:
             return {**out, "status": "not traced", "reason": unmatched}
     elif tr.covers:  # ExecuTorch: layers hold torch nodes' values by debug handle (tr.aliases), outputs included
@@ -212,22 +231,21 @@ def _one(bundle: Bundle, entry: dict, tt, inputs: list[dict], labels: dict, anch
             "notes": tr.notes, **({"covers": tr.covers} if tr.covers else {})}
 
 
-def _tflite_matches(bundle, entry, rec, tr, tt, inputs, labels, anchors):
-    """Anchor on the fp32 TFLite file of the same converter (this one, if it is fp32)."""
+def _matches_by_value(bundle, entry, rec, tr, tt, inputs, labels, anchors):
+    """A file without source names (TFLite): anchored on the fp32 file of the same target and
+    converter (this one, if it is fp32), whose tensors match torch's by value."""
     converter = (entry.get("made_by") or {}).get("converter")
     if entry.get("precision") == "fp32":
         return match.by_anchor(tt, tr)
-    sibling = next((a for a in labels.values() if a["target"] == "tflite" and a.get("precision") == "fp32"
+    sibling = next((a for a in labels.values() if a["target"] == entry["target"] and a.get("precision") == "fp32"
                     and (a.get("made_by") or {}).get("converter") == converter
                     and inside(bundle.path, a["path"]).exists()), None)
     if sibling is None:
-        return None, ("TFLite files keep no source tensor names; matching needs the fp32 TFLite file of the same "
+        return None, (f"{entry['target']} files keep no source tensor names; matching needs the fp32 file of the same "
                       "converter in the bundle (export the `fp32` variant too)")
     key = sibling["path"]
     if key not in anchors:
-        from .tflite_trace import trace
-
-        anchor = trace(inside(bundle.path, key), ArtifactRecord.from_dict(sibling), inputs)
+        anchor = tracer(entry["target"])(inside(bundle.path, key), ArtifactRecord.from_dict(sibling), inputs)
         anchors[key] = (anchor, *match.by_anchor(tt, anchor))
     anchor, matches, unmatched = anchors[key]
     kept, lost = match.transfer(matches, anchor, tr)

@@ -237,6 +237,22 @@ class Target:
         """Checks that need no runtime; return facts to record, raise CheckError on failure."""
         return {}
 
+    # -- mobilekit debug -------------------------------------------------------------------------
+    # its tracer lowers the artifact again from the capture (gets program, spec, options, calibration)
+    trace_needs_capture: ClassVar[bool] = False
+    # its files keep no source tensor names: matched to torch by value, anchored on the fp32 file
+    trace_by_value: ClassVar[bool] = False
+
+    def tracer(self) -> Callable[..., Any] | None:
+        """`trace(path, record, samples, **capture) -> mobilekit.debug.trace.Trace`: the artifact's
+        own intermediate values from its runtime, or None when this target has no tracer."""
+        return None
+
+    def placement(self, path: Path, entry: dict) -> dict:
+        """Where the artifact's ops would run on a device, from a tool that knows, labelled with
+        its `source` (exact or an estimate); {} when there is none."""
+        return {}
+
     # -- accuracy-aware fallback (`[compression] fallback = "auto"`) ----------------------------
     def keep_float(self, record: ArtifactRecord, bundle_dir: Path, work_dir: Path, calibration: Path | None,
                    options: Any, **context: Any) -> "KeepFloat | None":

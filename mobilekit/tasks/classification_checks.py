@@ -166,7 +166,7 @@ def lazy_torch_trace(captured: Captured, spec: ModelSpec, refs: References):
 def fallback_rounds(entries: list[dict], res: WorkerResult, target, cfg, spec, refs, eval_data, drop_from, bundle_dir: Path,
               work: Path, cal_path, torch_trace, progress) -> list[dict]:
     """`[compression] fallback = "auto"`: failing int8 artifacts with their worst layers kept in float."""
-    from ..debug.run import NEEDS_CAPTURE, capture_context
+    from ..debug.run import capture_context, needs_capture
 
     log_rel = res.log.relative_to(bundle_dir).as_posix() if res.log.is_relative_to(bundle_dir) else None
 
@@ -174,7 +174,7 @@ def fallback_rounds(entries: list[dict], res: WorkerResult, target, cfg, spec, r
         return _check_artifact(rec, target, cfg, spec, refs, eval_data, drop_from, bundle_dir, log_rel, progress)
 
     context = None
-    if res.target in NEEDS_CAPTURE:  # traced by lowering it again: from the capture its worker converted
+    if needs_capture(res.target):  # traced by lowering it again: from the capture its worker converted
         from ..targets.base import ConvertJob
 
         job_file = work / res.target / "job.json"

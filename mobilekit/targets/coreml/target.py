@@ -166,6 +166,16 @@ class CoreMLTarget(Target):
             return f"macOS {platform.mac_ver()[0]}"
         return super().runtime_version(runtime)
 
+    # -- mobilekit debug: the reference interpreter's values; placement needs macOS -------------
+    def tracer(self):
+        from .trace import trace
+
+        return trace
+
+    def placement(self, path, entry):
+        return {"source": None, "note": "per-op CPU/GPU/Neural Engine placement needs macOS (MLComputePlan); "
+                                        "not measured on this host"}
+
     def keep_float(self, record, bundle_dir, work_dir, calibration, options, **context):
         from .keep_float import CoreMLKeepFloat, uncompressed_sibling
 

@@ -129,6 +129,18 @@ class ExecuTorchTarget(Target):
 
         return timed_session(record, Path(bundle_dir), samples, config.threads or 1)
 
+    # -- mobilekit debug: ETDump intermediates of the program lowered again; delegation (exact) --
+    trace_needs_capture = True
+
+    def tracer(self):
+        from .trace import trace
+
+        return trace
+
+    def placement(self, path, entry):
+        delegation = (entry.get("details") or {}).get("delegation")
+        return {"source": "ExecuTorch get_delegation_info at export (exact)", **delegation} if delegation else {}
+
     def keep_float(self, record, bundle_dir, work_dir, calibration, options, *, program=None, spec=None, **context):
         """XNNPACK int8: lowered again from the capture with the layers' nodes left out of the quantizer."""
         if record.variant != "int8" or program is None or spec is None or not installed():

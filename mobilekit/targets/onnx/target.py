@@ -111,6 +111,17 @@ class OnnxTarget(Target):
             shutil.move(base, Path(job.work_dir) / keep_float.BASE_COPY)
         return records
 
+    # -- mobilekit debug: every intermediate exposed as an output; NNAPI / Core ML EP estimates ---
+    def tracer(self):
+        from .trace import trace
+
+        return trace
+
+    def placement(self, path, entry):
+        from .placement import estimate
+
+        return estimate(path)
+
     def keep_float(self, record, bundle_dir, work_dir, calibration, options, **context):
         if record.variant not in ("int8", "int8-dynamic"):
             return None

@@ -104,7 +104,7 @@ def from_torch_names(job, calibrated: bytes, layouts: dict, cal: dict, names: li
     no tensor reproduces uniquely (fused away, e.g. a conv folded with its batch norm and relu)
     is listed under `not_matched`, never dropped silently."""
     from ...debug import match
-    from ...debug.tflite_trace import trace
+    from .trace import trace
     from ...debug.torch_trace import torch_values
     from ...spec import ModelSpec
     from ..base import capture_graph, fused_into, resolve_keep_float

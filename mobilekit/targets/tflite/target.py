@@ -160,6 +160,19 @@ class TFLiteTarget(Target):
         return facts
 
     # -- accuracy fallback: TensorFlow's selective quantization (keep_float.py) -------------------
+    # -- mobilekit debug: experimental_preserve_all_tensors; the Analyzer's GPU check ----------
+    trace_by_value = True  # onnx2tf keeps no source names
+
+    def tracer(self):
+        from .trace import trace
+
+        return trace
+
+    def placement(self, path, entry):
+        from .placement import gpu_estimate
+
+        return gpu_estimate(path)
+
     def keep_float(self, record, bundle_dir, work_dir, calibration, options, **context):
         from .keep_float import CALIBRATED, TFLiteKeepFloat
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..verify.coreml_interp import VERIFIED_BY
-from ..verify.coreml_interp.divergence import base_name
-from ..verify.coreml_interp.interpreter import run as run_program
-from ..verify.coreml_interp.package_runner import runner
-from ..verify.coreml_interp.program import Ref
-from .trace import Trace, stack
+from ...verify.coreml_interp import VERIFIED_BY
+from ...verify.coreml_interp.divergence import base_name
+from ...verify.coreml_interp.interpreter import run as run_program
+from ...verify.coreml_interp.package_runner import runner
+from ...verify.coreml_interp.program import Ref
+from ...debug.trace import Trace, stack
 
 
 def _refs(arg) -> list[str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .trace import NotTraceable, Trace, stack
+from ...debug.trace import NotTraceable, Trace, stack
 
 DEBUG_BUFFER_BYTES = 64 << 20  # every intermediate of one sample; the wheel fails the run if it overflows
 
@@ -35,8 +35,8 @@ def trace(path: Path, record, samples: list[dict[str, np.ndarray]], *, program: 
         raise NotTraceable("tracing a .pte needs the capture it was lowered from (run `mobilekit debug` with the config)")
     if record.variant == "int8" and calibration is None:
         raise NotTraceable("the int8 .pte is lowered again to get an ETRecord, which needs the config's calibration.data")
-    from ..targets.base import package_version
-    from ..targets.executorch.relower import relower
+    from ..base import package_version
+    from .relower import relower
 
     shipped = relower(record, path, program, spec, options or {}, calibration)
     if not shipped.identical:
@@ -102,7 +102,7 @@ def _traced(lowered, record, samples, work: Path) -> dict:
 
 
 def _output_snr_db(a: list, b: list) -> float:
-    from ..verify.verdict import output_figures
+    from ...verify.verdict import output_figures
 
     snrs = [output_figures(np.stack([s[i] for s in a]), np.stack([s[i] for s in b]))["snr_db"] for i in range(len(a[0]))]
     return float(min(snrs))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..verify.runners import _dequantize, _quantize, _to_layout, _version
-from .trace import Trace, stack
+from ...verify.runners import _dequantize, _quantize, _to_layout, _version
+from ...debug.trace import Trace, stack
 
 
 def trace(path: Path, record, samples: list[dict[str, np.ndarray]]) -> Trace:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .trace import Trace, stack
+from ...debug.trace import Trace, stack
 
 _FLOAT = {1, 10, 11, 16}  # TensorProto FLOAT, FLOAT16, DOUBLE, BFLOAT16
 
