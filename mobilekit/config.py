@@ -188,7 +188,8 @@ class CompressionConfig:
     fallback_max_rounds: int = 6
     # torch node names (as `mobilekit debug` lists layers) or module names (`features.0`) every
     # target that quantizes leaves in float: ONNX nodes_to_exclude, TFLite selective quantization,
-    # the ExecuTorch XNNPACK quantizer's filter; recorded in each artifact's `compression`
+    # the ExecuTorch XNNPACK quantizer's filter, Core ML's op_name_configs (weights); recorded in
+    # each artifact's `compression`
     keep_float: list[str] = field(default_factory=list)
 
     def check(self, key: str) -> None:

@@ -57,6 +57,16 @@ def job(name: str, cfg: ExportConfig, spec: ModelSpec, captured: Captured, bundl
     )
 
 
+def _onnx_provider() -> str:
+    """The registered target that writes the fp32 ONNX file the `needs_onnx` targets convert from."""
+    from .errors import InternalError
+
+    found = [n for n in targets.names() if targets.get(n).provides_onnx]
+    if len(found) != 1:
+        raise InternalError(f"{len(found)} registered targets provide the ONNX the others convert from: {found}")
+    return found[0]
+
+
 def convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Path | None, progress: Progress,
                 variants: dict[str, list[str]] | None = None,
                 on_result: Callable[[WorkerResult], None] | None = None) -> list[WorkerResult]:
@@ -98,28 +108,28 @@ def convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Pa
             unchecked.append(r)
         return r
 
-    reusable = bundle_dir / "onnx" / "model.onnx"  # an unchanged fp32 ONNX reused from the last bundle
-    if later and "onnx" not in tgts and reusable.exists():
-        onnx_path = reusable
-    elif later and "onnx" not in tgts:
-        # The ONNX-based targets need an fp32 ONNX even when the user did not ask for one.
-        base = job("onnx", cfg, spec, captured, work / "onnx-base", work, None, None, vers)
-        base.options = {"opset": 18, "dynamic_batch": False, "variants": ["fp32"]}
-        w = RunningWorker(base, logs / "onnx-base.log", cfg.timeout)
-        r = w.wait()
-        if r.error:
-            return [WorkerResult(n, [], f"the ONNX it starts from failed: {r.error}", r.log, r.seconds) for n in tgts]
-        onnx_path = work / "onnx-base" / r.records[0].path
+    src = _onnx_provider() if later else None  # the target whose fp32 file the `needs_onnx` ones convert
+    if src is not None and src not in tgts:
+        reusable = bundle_dir / targets.get(src).base_file  # an unchanged fp32 ONNX reused from the last bundle
+        if reusable.exists():
+            onnx_path = reusable
+        else:  # the ONNX-based targets need an fp32 ONNX even when the user did not ask for one
+            base = job(src, cfg, spec, captured, work / f"{src}-base", work, None, None, vers)
+            base.options = targets.get(src).base_options()
+            r = RunningWorker(base, logs / f"{src}-base.log", cfg.timeout).wait()
+            if r.error:
+                return [WorkerResult(n, [], f"the ONNX it starts from failed: {r.error}", r.log, r.seconds) for n in tgts]
+            onnx_path = work / f"{src}-base" / r.records[0].path
 
-    order = ["onnx"] + [n for n in first if n != "onnx"] if "onnx" in first else first
+    order = [src] + [n for n in first if n != src] if src in first else first
     for name in order:
         running.append(start(name, bundle_dir, None))
         if not cfg.parallel:
             results.append(finish(running.pop()))
             hand_over()
-    if "onnx" in tgts:
-        onnx_worker = next((w for w in running if w.job.target == "onnx"), None)
-        onnx_result = finish(onnx_worker) if onnx_worker else next(r for r in results if r.target == "onnx")
+    if src is not None and src in tgts:
+        onnx_worker = next((w for w in running if w.job.target == src), None)
+        onnx_result = finish(onnx_worker) if onnx_worker else next(r for r in results if r.target == src)
         if onnx_worker:
             running.remove(onnx_worker)
             results.append(onnx_result)
@@ -128,7 +138,7 @@ def convert_all(cfg, spec, tgts, captured, bundle_dir: Path, work: Path, cal: Pa
     try:
         for name in later:
             if onnx_path is None:
-                results.append(WorkerResult(name, [], "skipped: the ONNX model it converts from failed", logs / "onnx.log", 0.0))
+                results.append(WorkerResult(name, [], "skipped: the ONNX model it converts from failed", logs / f"{src}.log", 0.0))
                 unchecked.append(results[-1])
                 continue
             running.append(start(name, bundle_dir, onnx_path))

@@ -102,3 +102,11 @@ def test_interrupt_mid_export_keeps_previous_bundle(tmp_path, sig):
         assert [p.name for p in removed] == leftovers
         assert [p.name for p in dist.iterdir()] == ["tiny"]
     assert json.loads((dist / "tiny/manifest.json").read_text())["version"] == "1.0.0"
+
+
+def test_tflite_alone_converts_from_an_onnx_it_does_not_ship(tmp_path):
+    """The ONNX-based target gets the fp32 ONNX from the target that provides it, which the user
+    did not ask for: made in the work folder, logged, not in the bundle."""
+    bundle = mobilekit.export(config=tiny_models.config(tmp_path, targets=["tflite"], tflite={"variants": ["fp32"]}))
+    assert [(a["target"], a["status"]) for a in bundle.artifacts] == [("tflite", "verified")]
+    assert (bundle.path / "logs/onnx-base.log").exists() and not (bundle.path / "onnx").exists()

@@ -163,6 +163,13 @@ class Target:
     name: ClassVar[str]
     Options: ClassVar[type]
     needs_onnx: ClassVar[bool] = False  # gets an fp32 ONNX of the model in `job.onnx`
+    # writes that fp32 ONNX (its first variant): `base_file` in the bundle, `base_options()` when
+    # only the file is wanted (the user did not ask for this target)
+    provides_onnx: ClassVar[bool] = False
+    base_file: ClassVar[str] = ""
+
+    def base_options(self) -> dict:
+        raise NotImplementedError
     # compression preset name → this target's variants (config.CompressionConfig)
     presets: ClassVar[dict[str, list[str]]] = {}
 

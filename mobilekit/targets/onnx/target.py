@@ -54,6 +54,12 @@ class OnnxTarget(Target):
         return {"torch": package_version("torch"), "onnx": package_version("onnx"),
                 "onnxscript": package_version("onnxscript")}
 
+    provides_onnx = True  # TFLite (onnx2tf) converts from its fp32 file
+    base_file = f"onnx/{FILES['fp32'][0]}"
+
+    def base_options(self) -> dict:
+        return {"opset": 18, "dynamic_batch": False, "variants": ["fp32"]}
+
     def validate(self, options, spec, config) -> None:
         take_keep_float(options, config, "onnx")
 
