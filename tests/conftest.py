@@ -68,3 +68,13 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_sep("-", "skipped groups and what enables them")
     for (group, enable), n in sorted(groups.items()):
         terminalreporter.write_line(f"{n:4d} {group}: " + (f"enable with `{enable}`" if enable else "cannot run on this host"))
+
+
+def torch_range() -> str:
+    """The torch range pyproject.toml declares, as package metadata writes it (lower end first)."""
+    import re
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    spec = next(d for d in deps if re.match(r"torch\b", d))[len("torch"):]
+    return ",".join(sorted(spec.split(","), key=lambda c: not c.startswith(">")))

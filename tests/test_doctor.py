@@ -5,6 +5,7 @@ from click.testing import CliRunner
 
 from mobilekit import doctor
 from mobilekit.cli import main
+from conftest import torch_range
 
 
 def test_doctor_reports_installed_versions_and_capabilities():
@@ -30,17 +31,7 @@ def test_doctor_flags_missing_and_unsupported(monkeypatch):
     assert "!! onnx" in text and "-- onnxruntime" in text
 
 
-def _torch_range() -> str:
-    import re
-    import tomllib
-    from pathlib import Path
-
-    deps = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["dependencies"]
-    spec = next(d for d in deps if re.match(r"torch\b", d))[len("torch"):]
-    return ",".join(sorted(spec.split(","), key=lambda c: not c.startswith(">")))
-
-
-TORCH_RANGE = _torch_range()
+TORCH_RANGE = torch_range()
 
 
 def test_ranges_come_from_the_installed_metadata_and_pins_from_ci_txt():

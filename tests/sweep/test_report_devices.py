@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from mobilekit.bench import results as res
 from mobilekit.cli_bench import bench, report
-from mobilekit.sweep import run as sweep_run
+from mobilekit.sweep import results as sweep_results, run as sweep_run
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ def test_an_imported_device_result_becomes_the_trials_device_column(imported):
     res_ = sweep_run.sweep(str(toml), output=copy)
     assert (res_.ran, res_.cached) == (0, 2)  # cached rows get the device figures too
     doc = json.loads((copy / "results.json").read_text())
-    sweep_run.validate(doc, "results.json")
+    sweep_results.validate(doc, "results.json")
     by = {r["id"]: r for r in doc["trials"]}
     stats = res.latency_stats(RUNS)
     [dev] = by[row["id"]]["device"]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from mobilekit.sweep import run as sweep_run
+from mobilekit.sweep import results as sweep_results, run as sweep_run
 
 pytestmark = pytest.mark.slow
 
@@ -13,7 +13,7 @@ def test_a_local_sweep_writes_results_frontier_and_a_pick(local_sweep):
     out, _, folder = local_sweep
     assert out.returncode == 0, out.stderr
     doc = json.loads((folder / "results.json").read_text())
-    sweep_run.validate(doc, "results.json")
+    sweep_results.validate(doc, "results.json")
     assert doc["complete"] and len(doc["trials"]) == 2
     by = {r["candidate"]["variant"]: r for r in doc["trials"]}
     for r in by.values():
@@ -32,7 +32,11 @@ def test_a_local_sweep_writes_results_frontier_and_a_pick(local_sweep):
 
 
 def test_a_rerun_computes_nothing_and_a_wider_space_only_the_new_trial(local_sweep, tmp_path):
-    _, toml, folder = local_sweep
+    import shutil
+
+    _, toml, shared = local_sweep
+    folder = tmp_path / "sweep"  # a copy: the session's sweep stays as the other tests expect it
+    shutil.copytree(shared, folder)
     seen = []
     res = sweep_run.sweep(str(toml), output=folder, on_trial=lambda row, cached: seen.append(cached))
     assert (res.ran, res.cached) == (0, 2) and seen == [True, True]
@@ -94,8 +98,12 @@ def test_export_winner_exports_the_picked_trial_as_the_bundle(local_sweep):
     assert abs(art["size_bytes"] - win["figures"]["size_bytes"]) < 0.05 * win["figures"]["size_bytes"]
 
 
-def test_a_tpe_sweep_asks_within_its_budget_and_reuses_the_cache(local_sweep):
-    _, toml, folder = local_sweep
+def test_a_tpe_sweep_asks_within_its_budget_and_reuses_the_cache(local_sweep, tmp_path):
+    import shutil
+
+    _, toml, shared = local_sweep
+    folder = tmp_path / "sweep"  # a copy: a 1-trial budget rewrites results.json with one row
+    shutil.copytree(shared, folder)
     res = sweep_run.sweep(str(toml), output=folder, sweep={"sampler": "tpe", "trials": 2})
     assert (res.ran, res.cached) == (0, 2)  # the space has 2 candidates: TPE asked for both, both cached
     res = sweep_run.sweep(str(toml), output=folder, sweep={"sampler": "tpe", "trials": 1})
