@@ -48,21 +48,15 @@ def reuse(old: dict | None, old_root: Path, target: str, fp: str, staging: Path)
     entries = [a for a in old["artifacts"] if a["target"] == target]
     if not entries or any(a.get("fingerprint") != fp or a["status"] == "failed" for a in entries):
         return None
-    for a in entries:
-        src = old_root / a["path"]
-        if not src.exists() or bundle_mod.sha256(src) != a["sha256"]:
-            return None
-    for a in entries:
-        for rel in filter(None, (a["path"], a.get("log"))):
-            src, dst = old_root / rel, staging / rel
-            if dst.exists():
-                continue
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if src.is_dir():
-                shutil.copytree(src, dst)
-            elif src.exists():
-                shutil.copy2(src, dst)
+    if not _intact(old_root, entries):
+        return None
+    copy_forward(old_root, entries, staging, extra=())
     return [{**a, "cached": True} for a in entries]
+
+
+def _intact(old_root: Path, entries: list[dict]) -> bool:
+    """Every entry's file is there and matches its checksum (a tampered bundle is never reused)."""
+    return all((old_root / a["path"]).exists() and bundle_mod.sha256(old_root / a["path"]) == a.get("sha256") for a in entries)
 
 
 def reuse_passed(old: dict | None, old_root: Path, target: str, fp: str,
@@ -83,10 +77,8 @@ def reuse_passed(old: dict | None, old_root: Path, target: str, fp: str,
         return None  # nothing failed, or nothing worth keeping
     retry.add(order[0])
     kept = [a for a in entries if a["variant"] not in retry]
-    for a in kept:
-        src = old_root / a["path"]
-        if not src.exists() or bundle_mod.sha256(src) != a["sha256"]:
-            return None
+    if not _intact(old_root, kept):
+        return None
     copy_forward(old_root, kept, staging, extra=())
     return [{**a, "cached": True} for a in kept], [v for v in order if v in retry], order
 
@@ -177,10 +169,8 @@ def unchanged(old: dict | None, old_root: Path, targets: list[str], fps: dict[st
         entries = [a for a in old["artifacts"] if a["target"] == target]
         if not entries or any(a.get("source_fingerprint") != fps[target] or a["status"] == "failed" for a in entries):
             return None
-        for a in entries:
-            src = old_root / a["path"]
-            if not src.exists() or bundle_mod.sha256(src) != a.get("sha256"):
-                return None
+        if not _intact(old_root, entries):
+            return None
         out += entries
     return out
 

@@ -282,7 +282,7 @@ def init(name, factory, input_shape, task, targets, labels, weights, config_file
     from pathlib import Path
 
     from .errors import UserError
-    from .init import InitAnswers, init as run
+    from .init import DEFAULT_TARGETS, InitAnswers, init as run
 
     def ask(value, flag, prompt):
         if value:
@@ -299,7 +299,7 @@ def init(name, factory, input_shape, task, targets, labels, weights, config_file
     except ValueError:
         raise UserError(f"--input-shape {shape_text!r} is not a list of integers", hint="Write it like 1,3,224,224.") from None
     answers = InitAnswers(name=name, factory=factory, input_shape=shape, task=task,
-                          targets=list(targets) or InitAnswers.default_targets(), labels=labels, weights=weights)
+                          targets=list(targets or DEFAULT_TARGETS), labels=labels, weights=weights)
     for path in run(Path.cwd(), answers, config_file=config_file, force=force):
         click.echo(f"wrote {path}")
 

@@ -15,22 +15,21 @@ from .errors import UserError
 WORKFLOW = Path(".github/workflows/mobilekit.yml")
 
 
+# the three a new repo's CI installs quickly; ExecuTorch is one --target away
+DEFAULT_TARGETS = ("onnx", "tflite", "coreml")
+
+
 @dataclass
 class InitAnswers:
     name: str
     factory: str
     input_shape: list[int]
     task: str = "image_classification"
-    targets: list[str] = field(default_factory=lambda: InitAnswers.default_targets())
+    targets: list[str] = field(default_factory=lambda: list(DEFAULT_TARGETS))
     labels: str | None = None
     weights: str | None = None
     mean: list[float] = field(default_factory=lambda: [0.485, 0.456, 0.406])
     std: list[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])
-
-    @staticmethod
-    def default_targets() -> list[str]:
-        # the three a new repo's CI installs quickly; ExecuTorch is one --target away
-        return ["onnx", "tflite", "coreml"]
 
 
 def templates_dir() -> Path:

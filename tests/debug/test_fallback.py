@@ -71,7 +71,9 @@ def test_tflite_keeps_the_outlier_ops_in_float_by_selective_quantization(auto):
     assert fb["status"] == "passed" and fb["before"]["status"] == "failed"
     assert fb["before"]["top1_drop"] > 0.01  # plain int8 lost > 1 point (11.7 here)
     assert t8["metrics"]["top1_drop"] <= 0.005
-    assert fb["layers"] == ["relu"]  # one round: the layer the debugger ranks worst
+    # the layer the debugger ranks worst first (one round on Intel Xeon avx512_vnni; int8 kernels
+    # round differently on other CPUs, so the round count is a bound)
+    assert fb["layers"][0] == "relu" and len(fb["rounds"]) <= 3
     # the conv that makes the outliers, the pool between, the conv that reads them (TFLite op names)
     assert 2 <= len(fb["kept_float"]) <= 4
     assert any("tf.nn.relu/Relu" in n for n in fb["kept_float"]) and any("relu_1/Relu" in n for n in fb["kept_float"])
@@ -86,7 +88,7 @@ def test_executorch_keeps_the_outlier_nodes_out_of_the_xnnpack_quantizer(auto):
     assert fb["status"] == "passed" and fb["before"]["status"] == "failed"
     assert fb["before"]["snr_db"] < 12  # plain int8 failed parity (6.2 dB here)
     assert e8["metrics"]["top1_drop"] <= 0.005 and e8["parity"]["snr_db"] >= 12
-    assert fb["layers"] == ["relu"]
+    assert fb["layers"][0] == "relu" and len(fb["rounds"]) <= 3  # one round on Intel Xeon avx512_vnni
     # capture nodes: block 1 (conv, bn, relu), the pool, block 2 (conv, bn, relu)
     assert {"relu", "max_pool2d", "conv2d_1"} <= set(fb["kept_float"]) and len(fb["kept_float"]) <= 8
     assert "relu_2" not in fb["kept_float"]
